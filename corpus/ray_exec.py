@@ -1,0 +1,92 @@
+"""Every Ray call of the project lives here.
+
+Embedded mode (no address) starts a private local Ray bound to 127.0.0.1 with no dashboard, so neither
+the dashboard nor the job API (CVE-2023-48022) is reachable from outside. With an address (``--address``
+or ``RAY_ADDRESS``) we join an existing cluster; the output folder must then be on storage every node sees.
+
+Shards are processed by a pool of long-lived actors: a model is loaded once per actor, a shard streams
+through all per-document stages inside one actor (no object-store round trips per stage), and output
+file names come from shard names, so scheduling order never changes the bytes written.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import pyarrow as pa
+import ray
+
+from corpus import shard as shard_mod
+from corpus.readers import InputFile
+from corpus.recipe import Recipe
+
+
+def init(address: str | None = None, num_cpus: int | None = None) -> str:
+    """Start or join Ray; returns a short description for the log. Reuses a session already initialised."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if ray.is_initialized():
+        return "existing Ray session"
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        ray.init(address=address, log_to_driver=True, logging_level="WARNING")
+        return f"Ray cluster at {address}"
+    ray.init(
+        num_cpus=num_cpus or os.cpu_count(),
+        include_dashboard=False,
+        _node_ip_address="127.0.0.1",
+        logging_level="WARNING",
+        log_to_driver=True,
+    )
+    return "embedded local Ray (127.0.0.1, no dashboard)"
+
+
+def shutdown() -> None:
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@ray.remote
+class ShardWorker:
+    def __init__(self, recipe: Recipe, schema: pa.Schema) -> None:
+        self.recipe = recipe
+        self.schema = schema
+        self.steps = recipe.build()
+        for step in self.steps:
+            step.setup()
+
+    def process(self, inp: InputFile, out_dir: str) -> tuple[InputFile, list[dict], dict[str, str], str]:
+        stats, files = shard_mod.process(inp, self.recipe.read, self.steps, self.schema, Path(out_dir))
+        return inp, stats, files, ray.get_runtime_context().get_node_id()
+
+
+def run_shards(
+    recipe: Recipe,
+    schema: pa.Schema,
+    inputs: list[InputFile],
+    out_dir: Path,
+    workers: int | None,
+    num_cpus: float,
+    num_gpus: float,
+    on_done: Callable[[InputFile, list[dict], dict[str, str], str], None],
+) -> None:
+    if not inputs:
+        return
+    available = int(ray.available_resources().get("CPU", 1) // max(num_cpus, 0.01)) or 1
+    n = max(1, min(len(inputs), workers or available))
+    opts = {"num_cpus": num_cpus, "num_gpus": num_gpus}
+    actors = [ShardWorker.options(**opts).remote(recipe, schema) for _ in range(n)]
+    queue = list(inputs)
+    pending: dict[ray.ObjectRef, ray.actor.ActorHandle] = {}
+    for actor in actors:
+        if queue:
+            pending[actor.process.remote(queue.pop(0), str(out_dir))] = actor
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        actor = pending.pop(done[0])
+        on_done(*ray.get(done[0]))
+        if queue:
+            pending[actor.process.remote(queue.pop(0), str(out_dir))] = actor
+    for actor in actors:
+        ray.kill(actor)

@@ -1,0 +1,135 @@
+"""Input discovery and streaming readers.
+
+Every reader yields Arrow tables of at most ``batch_size`` rows in RAW_SCHEMA, one row per input record,
+so a worker's memory depends on the batch size and the per-record cap, never on the file size. Records
+that are not documents (WARC requests, metadata, revisits, images, …) are still rows, marked with a
+``read.*`` reason: the read stage's ``docs_in`` is the number of input records, and nothing disappears.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pyarrow as pa
+
+from corpus.recipe import ReadParams
+from corpus.schema import RAW_SCHEMA, doc_id
+
+
+class InputError(ValueError):
+    """Inputs that cannot be read at all (missing path, unknown format)."""
+
+
+FORMATS: dict[str, tuple[str, ...]] = {
+    "warc": (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz"),
+    "jsonl": (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".ndjson"),
+    "parquet": (".parquet",),
+}
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: str  # as given (after glob expansion); recorded in `source`
+    format: str  # warc | jsonl | parquet | html_dir
+    shard: str  # stable output name for this input
+
+    def size(self) -> int:
+        p = Path(self.path)
+        if p.is_dir():
+            return sum(f.stat().st_size for f in p.rglob("*") if f.is_file())
+        return p.stat().st_size
+
+
+def detect_format(path: str) -> str:
+    if os.path.isdir(path):
+        return "html_dir"
+    name = path.lower()
+    for fmt, suffixes in FORMATS.items():
+        if name.endswith(suffixes):
+            return fmt
+    valid = ", ".join(s for sfx in FORMATS.values() for s in sfx)
+    raise InputError(f"{path}: unknown input format; supported suffixes: {valid}, or a folder of .html files")
+
+
+def discover(patterns: list[str]) -> list[InputFile]:
+    """Expand paths and globs into a sorted, de-duplicated list with stable shard names."""
+    paths: list[str] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        if not matches or not os.path.exists(matches[0]):
+            raise InputError(f"{pattern}: no such file or folder (check the path, or quote a glob so the shell leaves it to us)")
+        paths.extend(os.path.normpath(m) for m in matches)
+    paths = sorted(dict.fromkeys(paths))
+    out = []
+    for p in paths:
+        stem = Path(p).name.split(".")[0] or "input"
+        digest = hashlib.sha1(p.encode()).hexdigest()[:8]
+        out.append(InputFile(p, detect_format(p), f"{stem}-{digest}"))
+    return out
+
+
+class RowBuffer:
+    """Collects raw rows and emits Arrow tables of ``batch_size`` rows."""
+
+    def __init__(self, source: str, shard: str, batch_size: int) -> None:
+        self.source, self.shard, self.batch_size = source, shard, batch_size
+        self.rows: dict[str, list] = {f.name: [] for f in RAW_SCHEMA}
+
+    def add(
+        self,
+        *,
+        url: str | None,
+        date: str | None,
+        payload: bytes,
+        html: bytes | None = None,
+        text: str | None = None,
+        title: str | None = None,
+        charset: str | None = None,
+        reason: str | None = None,
+        ident: bytes | None = None,
+    ) -> None:
+        r = self.rows
+        r["id"].append(doc_id(url, date, ident if ident is not None else payload))
+        r["url"].append(url)
+        r["domain"].append(None)
+        r["date"].append(date)
+        r["source"].append(self.source)
+        r["shard"].append(self.shard)
+        r["title"].append(title)
+        r["text"].append(text)
+        r["_html"].append(html)
+        r["_http_charset"].append(charset)
+        r["_payload_bytes"].append(len(payload))
+        r["drop_reason"].append(reason)
+
+    def full(self) -> bool:
+        return len(self.rows["id"]) >= self.batch_size
+
+    def flush(self) -> pa.Table | None:
+        if not self.rows["id"]:
+            return None
+        table = pa.Table.from_pydict(self.rows, schema=RAW_SCHEMA)
+        self.rows = {f.name: [] for f in RAW_SCHEMA}
+        return table
+
+
+def read(inp: InputFile, params: ReadParams) -> Iterator[pa.Table | str]:
+    """Yield raw batches; a string item is a fatal read error for the rest of the file (quarantined)."""
+    from corpus.readers import html_dir, text, warc
+
+    impl: dict[str, Callable] = {
+        "warc": warc.read,
+        "jsonl": text.read_jsonl,
+        "parquet": text.read_parquet,
+        "html_dir": html_dir.read,
+    }
+    buf = RowBuffer(inp.path, inp.shard, params.batch_size)
+    yield from impl[inp.format](inp.path, params, buf)
+    last = buf.flush()
+    if last is not None:
+        yield last

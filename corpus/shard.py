@@ -1,0 +1,147 @@
+"""Run every stage of a recipe over one input shard, streaming batch by batch (no Ray in here).
+
+A stage that raises on a batch is retried row by row, so one hostile record is quarantined with its error
+and the other rows of the batch go on. Rows a stage marks leave for the rejected sink at once, so later
+stages only see live rows and each stage's counters balance exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import traceback
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from corpus import readers
+from corpus.readers import InputFile
+from corpus.recipe import ReadParams
+from corpus.sinks import ShardSinks
+from corpus.stats import StageStats
+from corpus.step import Step, set_column
+
+MARKERS = "_shards"
+
+
+def _bytes(table: pa.Table) -> int:
+    if table.num_rows == 0:
+        return 0
+    return int(pc.sum(pc.binary_length(table.column("text"))).as_py() or 0)
+
+
+def _payload(table: pa.Table) -> int:
+    return int(pc.sum(table.column("_payload_bytes")).as_py() or 0) if table.num_rows else 0
+
+
+def _split(table: pa.Table, stage: str, st: StageStats) -> tuple[pa.Table, pa.Table]:
+    """Count and separate the rows this stage marked; return (live rows, rejected rows)."""
+    if "drop_reason" not in table.column_names:
+        return table, table.slice(0, 0)
+    dropped = pc.is_valid(table.column("drop_reason"))
+    rejected = table.filter(dropped)
+    for reason, n in zip(*pc.value_counts(rejected.column("drop_reason")).flatten()):
+        st.rejected[reason.as_py()] += n.as_py()
+    rejected = set_column(rejected, "drop_stage", [stage] * rejected.num_rows, pa.string())
+    live = table.filter(pc.invert(dropped)).drop_columns(["drop_reason"])
+    return live, rejected
+
+
+def _errors_table(rows: list[pa.Table], stage: str, messages: list[str]) -> pa.Table:
+    table = pa.concat_tables(rows, promote_options="default")
+    table = set_column(table, "drop_stage", [stage] * table.num_rows, pa.string())
+    return set_column(table, "error", messages, pa.string())
+
+
+def run_step(step: Step, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    """Apply a step; on failure isolate the failing rows. Returns (output, quarantined rows or None)."""
+    try:
+        out = step(table)
+        if out.num_rows != table.num_rows:
+            raise RuntimeError(f"stage {step.stage_name} returned {out.num_rows} rows for {table.num_rows}: steps mark rows, never remove them")
+        return out, None
+    except Exception:
+        if table.num_rows == 1:
+            raise
+    good, bad, messages = [], [], []
+    for i in range(table.num_rows):
+        row = table.slice(i, 1)
+        try:
+            good.append(step(row))
+        except Exception as exc:
+            bad.append(row)
+            tb = traceback.extract_tb(exc.__traceback__)[-1]
+            messages.append(f"{type(exc).__name__}: {exc} (at {Path(tb.filename).name}:{tb.lineno})")
+    out = pa.concat_tables(good, promote_options="default") if good else table.slice(0, 0)
+    return out, _errors_table(bad, step.stage_name, messages) if bad else None
+
+
+def process(inp: InputFile, read: ReadParams, steps: list[Step], schema: pa.Schema, out_dir: Path) -> tuple[list[dict], dict[str, str]]:
+    stats = [StageStats("read")] + [StageStats(s.stage_name) for s in steps]
+    sinks = ShardSinks(out_dir, inp.shard, schema)
+    try:
+        it = readers.read(inp, read)
+        while True:
+            t0 = time.perf_counter()
+            item = next(it, None)
+            stats[0].wall_s += time.perf_counter() - t0
+            if item is None:
+                break
+            if isinstance(item, str):  # the rest of this file is unreadable: one quarantined record says why
+                stats[0].docs_in += 1
+                stats[0].errors += 1
+                sinks.write("quarantine", pa.table({"source": [inp.path], "shard": [inp.shard], "drop_stage": ["read"], "error": [item]}))
+                continue
+            stats[0].docs_in += item.num_rows
+            stats[0].bytes_in += _payload(item)
+            live, rejected = _split(item, "read", stats[0])
+            sinks.write("rejected", rejected)
+            stats[0].docs_out += live.num_rows
+            stats[0].bytes_out += _payload(live)
+            for step, st in zip(steps, stats[1:]):
+                if live.num_rows == 0:
+                    break
+                t0 = time.perf_counter()
+                st.docs_in += live.num_rows
+                st.bytes_in += _bytes(live)
+                out, errors = run_step(step, live)
+                if errors is not None:
+                    st.errors += errors.num_rows
+                    sinks.write("quarantine", errors)
+                live, rejected = _split(out, step.stage_name, st)
+                sinks.write("rejected", rejected)
+                st.docs_out += live.num_rows
+                st.bytes_out += _bytes(live)
+                st.wall_s += time.perf_counter() - t0
+            sinks.write("data", live)
+    except BaseException:
+        sinks.abort()
+        raise
+    files = sinks.commit()
+    return [s.to_dict() for s in stats], files
+
+
+def marker_path(out_dir: Path, shard: str) -> Path:
+    return out_dir / MARKERS / f"{shard}.json"
+
+
+def write_marker(out_dir: Path, shard: str, payload: dict) -> None:
+    """The shard's commit record; written last, so a shard with a marker is complete."""
+    p = marker_path(out_dir, shard)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
+    os.replace(tmp, p)
+
+
+def read_marker(out_dir: Path, shard: str, fingerprint: str) -> dict | None:
+    p = marker_path(out_dir, shard)
+    try:
+        payload = json.loads(p.read_text())
+    except (OSError, ValueError):
+        return None
+    if payload.get("fingerprint") != fingerprint or not all(Path(f).exists() for f in payload.get("files", {}).values()):
+        return None
+    return payload

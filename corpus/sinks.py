@@ -1,0 +1,58 @@
+"""Per-shard Parquet sinks written atomically: files appear under their final name only when complete.
+
+Layout: ``data/`` (kept), ``rejected/`` (with ``drop_stage``/``drop_reason``), ``quarantine/`` (rows that
+made a stage raise, with ``error``). One file per input shard and sink, named after the shard, so reruns
+and cluster runs produce the same file names and the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus.schema import conform
+
+SINKS = ("data", "rejected", "quarantine")
+LEDGER = ("drop_stage", "drop_reason", "error")
+
+
+def sink_schema(schema: pa.Schema, sink: str) -> pa.Schema:
+    if sink == "data":
+        return pa.schema([f for f in schema if f.name not in LEDGER])
+    if sink == "rejected":
+        return pa.schema([f for f in schema if f.name != "error"])
+    return schema
+
+
+class ShardSinks:
+    def __init__(self, out_dir: Path, shard: str, schema: pa.Schema) -> None:
+        self.paths = {s: out_dir / s / f"{shard}.parquet" for s in SINKS}
+        self.schemas = {s: sink_schema(schema, s) for s in SINKS}
+        self.counts = dict.fromkeys(SINKS, 0)
+        self.writers: dict[str, pq.ParquetWriter] = {}
+        for s, p in self.paths.items():
+            p.parent.mkdir(parents=True, exist_ok=True)
+            self.writers[s] = pq.ParquetWriter(self._tmp(p), self.schemas[s], compression="zstd")
+
+    @staticmethod
+    def _tmp(path: Path) -> Path:
+        return path.with_name(f".{path.name}.tmp")
+
+    def write(self, sink: str, table: pa.Table) -> None:
+        if table.num_rows:
+            self.writers[sink].write_table(conform(table, self.schemas[sink]))
+            self.counts[sink] += table.num_rows
+
+    def commit(self) -> dict[str, str]:
+        for s, p in self.paths.items():
+            self.writers[s].close()
+            os.replace(self._tmp(p), p)
+        return {s: str(p) for s, p in self.paths.items()}
+
+    def abort(self) -> None:
+        for s, p in self.paths.items():
+            self.writers[s].close()
+            self._tmp(p).unlink(missing_ok=True)

@@ -1,0 +1,69 @@
+"""Per-stage counters whose totals must add up: docs_in == docs_out + sum(rejected) + errors."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+
+
+@dataclasses.dataclass
+class StageStats:
+    name: str
+    docs_in: int = 0
+    docs_out: int = 0
+    rejected: Counter = dataclasses.field(default_factory=Counter)
+    errors: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    wall_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["rejected"] = dict(sorted(self.rejected.items()))
+        d["wall_s"] = round(self.wall_s, 3)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "StageStats":
+        return cls(**{**d, "rejected": Counter(d.get("rejected", {}))})
+
+    def merge(self, other: "StageStats") -> None:
+        self.docs_in += other.docs_in
+        self.docs_out += other.docs_out
+        self.rejected.update(other.rejected)
+        self.errors += other.errors
+        self.bytes_in += other.bytes_in
+        self.bytes_out += other.bytes_out
+        self.wall_s += other.wall_s
+
+    def balanced(self) -> bool:
+        return self.docs_in == self.docs_out + sum(self.rejected.values()) + self.errors
+
+
+def merge_all(per_shard: list[list[dict]]) -> list[StageStats]:
+    merged: dict[str, StageStats] = {}
+    for shard in per_shard:
+        for d in shard:
+            s = StageStats.from_dict(d)
+            if s.name in merged:
+                merged[s.name].merge(s)
+            else:
+                merged[s.name] = s
+    return list(merged.values())
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:,.1f} MB"
+
+
+def funnel_text(stages: list[dict]) -> str:
+    """The funnel a person reads after a run: one line per stage, then its reasons."""
+    lines = [f"{'stage':<16}{'in':>9}{'out':>9}{'rejected':>10}{'errors':>8}{'bytes out':>13}{'wall s':>9}"]
+    for s in stages:
+        lines.append(
+            f"{s['name']:<16}{s['docs_in']:>9,}{s['docs_out']:>9,}{sum(s['rejected'].values()):>10,}"
+            f"{s['errors']:>8,}{_mb(s['bytes_out']):>13}{s['wall_s']:>9.1f}"
+        )
+        for reason, n in sorted(s["rejected"].items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(f"{'':<18}{reason:<36}{n:>8,}")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Stage implementations. Each module registers its steps with ``corpus.registry.register``."""
