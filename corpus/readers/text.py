@@ -29,12 +29,12 @@ def _lines(stream, limit: int) -> Iterator[tuple[bytes, bool]]:
         pending += chunk
         *complete, pending = pending.split(b"\n")
         for line in complete:
-            yield (b"", True) if too_long else (line, False)
+            yield (b"", True) if too_long or len(line) > limit else (line, False)
             too_long = False
         if len(pending) > limit:
             pending, too_long = b"", True
     if pending or too_long:
-        yield (b"", True) if too_long else (pending, False)
+        yield (b"", True) if too_long or len(pending) > limit else (pending, False)
 
 
 def read_jsonl(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Table | str]:

@@ -1,0 +1,37 @@
+"""Shared fixtures: paths to real data and one Ray instance for the whole test session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"shared crawl data not found at {SHARED}; these tests need ../shared/data next to the checkout")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory) -> Path:
+    """The project's own generated demo crawl (the same generator `make demo` uses)."""
+    from corpus.sample import write_sample
+
+    out = tmp_path_factory.mktemp("sample")
+    write_sample(str(out), n_pages=240, seed=11)
+    return out
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One embedded Ray for every e2e test: starting Ray costs seconds, so tests share it."""
+    from corpus import ray_exec
+
+    ray_exec.init(num_cpus=2)
+    yield
+    ray_exec.shutdown()
