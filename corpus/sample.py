@@ -18,6 +18,7 @@ import random
 import re
 from pathlib import Path
 
+from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -195,7 +196,9 @@ def write_sample(output: str, n_pages: int = 400, seed: int = 7) -> list[str]:
     paths.append(jsonl)
 
     truncated = out / "sample-truncated.warc.gz"
-    data = seg0.read_bytes()
-    truncated.write_bytes(data[: len(data) // 50])  # a download that stopped half-way through a record
+    with open(seg0, "rb") as fh:  # a download that stopped half-way through the 10th record
+        it = ArchiveIterator(fh)
+        offsets = [it.offset for _ in zip(range(11), it)]
+    truncated.write_bytes(seg0.read_bytes()[: (offsets[9] + offsets[10]) // 2])
     paths.append(truncated)
     return [str(p) for p in paths]

@@ -32,10 +32,12 @@ class TruncatedRecord(Exception):
 
 def _drain(rec) -> None:
     """Consume what is left of the record; a shortfall against its Content-Length means the file was cut."""
+    url = rec.rec_headers.get_header("WARC-Target-URI") or "(no url)"
+    if not hasattr(rec.raw_stream, "limit"):  # warcio found no usable Content-Length (mandatory in WARC)
+        raise TruncatedRecord(f"{rec.rec_type} record for {url} has no valid Content-Length: its headers are cut off or corrupt")
     while rec.raw_stream.read(1 << 16):
         pass
-    if getattr(rec.raw_stream, "limit", 0):
-        url = rec.rec_headers.get_header("WARC-Target-URI") or "(no url)"
+    if rec.raw_stream.limit:
         raise TruncatedRecord(f"{rec.rec_type} record for {url} is {rec.raw_stream.limit} bytes short of its Content-Length")
 
 
@@ -49,7 +51,6 @@ def read(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Table | s
                 count += 1
                 offset = records.offset
                 _add_record(rec, params, buf)
-                _drain(rec)
                 if buf.full():
                     yield buf.flush()
     except Exception as exc:  # warcio raises many types for corrupt input; all end this file the same way
@@ -65,9 +66,8 @@ def read(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Table | s
 def _add_record(rec, params: ReadParams, buf: RowBuffer) -> None:
     h = rec.rec_headers
     rtype = rec.rec_type
-    if rtype in ("response", "conversion"):
-        data = rec.content_stream().read(params.max_record_bytes + 1)
-        _drain(rec)  # before the row is added, so a cut-off page is quarantined, never kept half
+    data = rec.content_stream().read(params.max_record_bytes + 1) if rtype in ("response", "conversion") else b""
+    _drain(rec)  # before the row is added, so a cut-off record is quarantined, never kept half or counted twice
     url = h.get_header("WARC-Target-URI")
     date = h.get_header("WARC-Date")
     ident = (h.get_header("WARC-Record-ID") or "").encode() + rtype.encode()
