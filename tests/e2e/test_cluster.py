@@ -1,0 +1,53 @@
+"""A real 2-node Ray cluster (`ray start`): same curated bytes as the embedded run, work on both nodes."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from raycluster import Cluster, env
+
+pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
+ROOT = Path(__file__).resolve().parents[2]
+CORPUS = str(Path(sys.executable).parent / "corpus")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    c = Cluster(nodes=2, cpus_per_node=1)
+    yield c
+    c.stop()
+
+
+def corpus_run(*args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    e = env()
+    e.update(extra_env or {})
+    proc = subprocess.run([CORPUS, "run", str(ROOT / "pipelines/default.yaml"), *args], env=e,
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+def test_cluster_run_is_byte_identical_to_local(cluster, sample_dir, tmp_path):
+    local, remote = tmp_path / "local", tmp_path / "cluster"
+    corpus_run("--input", str(sample_dir / "*"), "--output", str(local))
+    proc = corpus_run("--input", str(sample_dir / "*"), "--output", str(remote), "--address", cluster.address)
+    assert f"Ray cluster at {cluster.address}" in proc.stderr
+    for sink in ("data", "rejected", "quarantine"):
+        a = sorted((local / sink).glob("*.parquet"))
+        b = sorted((remote / sink).glob("*.parquet"))
+        assert [p.name for p in a] == [p.name for p in b] and a
+        assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b)), sink
+    nodes = {json.loads(p.read_text())["node"] for p in (remote / "_shards").glob("*.json")}
+    assert len(nodes) == 2  # both nodes processed shards
+    assert json.loads((local / "stats.json").read_text())["stages"][-1]["docs_out"] == \
+        json.loads((remote / "stats.json").read_text())["stages"][-1]["docs_out"]
+
+
+def test_ray_address_environment_variable(cluster, sample_dir, tmp_path):
+    proc = corpus_run("--input", str(sample_dir / "sample-dump.jsonl.gz"), "--output", str(tmp_path / "o"),
+                      extra_env={"RAY_ADDRESS": cluster.address})
+    assert "Ray cluster at" in proc.stderr
