@@ -52,6 +52,9 @@ def decode(data: bytes, header_charset: str | None) -> tuple[str, str]:
     return data.decode("utf-8", "replace"), "fallback"
 
 
+_CONTROL_BYTES = bytes([*range(9), *range(14, 32)])
+
+
 def looks_binary(data: bytes) -> bool:
     """NUL bytes or mostly control bytes in the head: an image or archive served as text/html."""
     head = data[:4096]
@@ -59,5 +62,5 @@ def looks_binary(data: bytes) -> bool:
         return False
     if b"\x00" in head:
         return True
-    ctrl = sum(1 for b in head if b < 9 or 13 < b < 32)
+    ctrl = len(head) - len(head.translate(None, _CONTROL_BYTES))
     return ctrl / len(head) > 0.05

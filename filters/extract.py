@@ -9,6 +9,8 @@ page, not a bug. Rows that already carry text (JSONL, Parquet, WET) pass through
 from __future__ import annotations
 
 import dataclasses
+import html as htmllib
+import re
 import signal
 import threading
 
@@ -18,6 +20,15 @@ import trafilatura
 from corpus.registry import register
 from corpus.step import Step, mark, set_column
 from filters.charset import decode, looks_binary
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
+
+
+def html_title(page: str) -> str | None:
+    """The <title> of a page: what trafilatura's metadata pass would mostly find, at a fraction of its cost."""
+    m = _TITLE.search(page, 0, 65536)
+    return " ".join(htmllib.unescape(m.group(1)).split()) or None if m else None
 
 
 class ExtractTimeout(Exception):
@@ -36,6 +47,9 @@ class ExtractParams:
     fast: bool = False
     favor_precision: bool = True
     include_tables: bool = True
+    # trafilatura's metadata pass (title/date/author detection, htmldate) costs about a third of extraction
+    # time. Off: title from <title>, date = capture date (WARC-Date). On: the page's own title and date.
+    metadata: bool = False
     # Pages larger than this after decoding are cut before parsing (bounds lxml memory on hostile pages).
     max_html_chars: int = 2_000_000
 
@@ -78,7 +92,7 @@ class Extract(Step):
                 try:
                     doc = trafilatura.bare_extraction(
                         page[: p.max_html_chars], url=urls[i], fast=p.fast, favor_precision=p.favor_precision,
-                        include_comments=False, include_tables=p.include_tables, with_metadata=True,
+                        include_comments=False, include_tables=p.include_tables, with_metadata=p.metadata,
                         date_extraction_params={"extensive_search": False, "original_date": True},
                     )
                 finally:
@@ -91,7 +105,9 @@ class Extract(Step):
             if doc is None or not (doc.text or "").strip():
                 reasons[i] = "extract.no_content"
                 continue
-            texts[i], titles[i], dates[i] = doc.text, doc.title or titles[i], doc.date or dates[i]
+            texts[i] = doc.text
+            titles[i] = (doc.title if p.metadata else None) or html_title(page) or titles[i]
+            dates[i] = (doc.date if p.metadata else None) or dates[i]
         table = set_column(table, "text", texts, pa.string())
         table = set_column(table, "title", titles, pa.string())
         table = set_column(table, "date", dates, pa.string())

@@ -53,3 +53,11 @@ def test_domain():
     assert domain_of("https://www.Example.COM:8080/a?b") == "example.com"
     assert domain_of("file:a/b.html") is None
     assert domain_of("http://[::1") is None
+
+
+def test_html_title():
+    from filters.extract import html_title
+
+    assert html_title("<html><head><TITLE lang=en>\n  Caf&eacute; &amp; Bar </TITLE>") == "Café & Bar"
+    assert html_title("<html><body>no title</body></html>") is None
+    assert html_title("<title></title>") is None

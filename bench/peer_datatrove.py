@@ -1,0 +1,41 @@
+"""datatrove's read → extract → language ID → format on the same WARCs, one task, one worker.
+
+Runs inside .bench-venv. Its lid.176 model is pointed at the local file our venv ships (no download).
+Prints one JSON line: documents read, kept, wall seconds.
+"""
+
+import json
+import sys
+import time
+
+import datatrove.utils.lid as lid
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.extractors import Trafilatura
+from datatrove.pipeline.filters import LanguageFilter
+from datatrove.pipeline.formatters import FTFYFormatter
+from datatrove.pipeline.readers import WarcReader
+from datatrove.pipeline.writers import ParquetWriter
+
+input_dir, output_dir, lid_path = sys.argv[1:4]
+lid.cached_asset_path_or_download = lambda *a, **k: lid_path
+
+t0 = time.perf_counter()
+executor = LocalPipelineExecutor(
+    pipeline=[
+        WarcReader(input_dir, glob_pattern="*.warc.gz"),
+        Trafilatura(favour_precision=True, timeout=10.0),
+        LanguageFilter(languages=["zh", "en"], language_threshold=0.5),
+        FTFYFormatter(),
+        ParquetWriter(output_dir),
+    ],
+    tasks=1,
+    workers=1,
+    logging_dir=output_dir + "/logs",
+    skip_completed=False,
+)
+executor.run()
+wall = time.perf_counter() - t0
+stats = json.load(open(output_dir + "/logs/stats.json"))
+docs_read = next(s for s in stats if "Trafilatura" in s["name"])["stats"]["total"]
+kept = stats[-1]["stats"].get("total", 0)
+print(json.dumps({"tool": "datatrove", "docs": docs_read, "kept": kept, "wall_s": wall}))

@@ -1,0 +1,130 @@
+"""`make bench`: this project next to datatrove on the same input, in the same run, as ratios.
+
+Spine (issue 2): read → extract → language ID → format on ≥5,000 real HTML pages (the shared crawl's
+responses, replicated under new URLs; our own demo sample if ../shared is absent), one core per tool,
+plus bare trafilatura (+ <title>) with our default extraction settings on the same pages: the ceiling for any pipeline that
+extracts with it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "out" / "bench"
+SHARED = ROOT.parent / "shared" / "data" / "crawl"
+MIN_DOCS = int(os.environ.get("BENCH_DOCS", "5000"))
+
+
+def html_responses(paths: list[Path]) -> list[tuple[str, bytes]]:
+    from warcio.archiveiterator import ArchiveIterator
+
+    pages = []
+    for p in paths:
+        with open(p, "rb") as fh:
+            for rec in ArchiveIterator(fh):
+                if rec.rec_type == "response" and rec.http_headers and rec.http_headers.get_statuscode() == "200":
+                    if "html" in (rec.http_headers.get_header("Content-Type") or ""):
+                        pages.append((rec.rec_headers.get_header("WARC-Target-URI"), rec.content_stream().read()))
+    return pages
+
+
+def build_input() -> tuple[Path, list[tuple[str, bytes]], str]:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    if SHARED.is_dir():
+        source, label = sorted(SHARED.glob("*.warc.gz")), "shared crawl (LibreOffice help, en/zh/ja/de/ru)"
+    else:
+        from corpus.sample import write_sample
+
+        write_sample(str(OUT / "sample"), 600, 3)
+        source, label = sorted((OUT / "sample").glob("sample-0000*")), "built-in sample"
+    base = html_responses(source)
+    pages = [(f"{u}?copy={k}", body) for k in range(-(-MIN_DOCS // len(base))) for u, body in base][:MIN_DOCS]
+    folder = OUT / "input"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    parts = 4
+    for part in range(parts):
+        with open(folder / f"part-{part:05d}.warc.gz", "wb") as fh:
+            w = WARCWriter(fh, gzip=True)
+            for url, body in pages[part::parts]:
+                http = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+                w.write_record(w.create_warc_record(url, "response", payload=io.BytesIO(body), http_headers=http,
+                                                    warc_headers_dict={"WARC-Identified-Payload-Type": "text/html"}))
+    return folder, pages, label
+
+
+def bare_trafilatura(pages: list[tuple[str, bytes]]) -> float:
+    import trafilatura
+
+    from filters.charset import decode
+    from filters.extract import html_title
+
+    docs = [(u, decode(b, "utf-8")[0]) for u, b in pages]
+    t0 = time.perf_counter()
+    for url, html in docs:
+        trafilatura.bare_extraction(html, url=url, favor_precision=True, include_comments=False, include_tables=True,
+                                    with_metadata=False)
+        html_title(html)
+    return time.perf_counter() - t0
+
+
+def ours(folder: Path) -> dict:
+    out = OUT / "ours"
+    shutil.rmtree(out, ignore_errors=True)
+    t0 = time.perf_counter()
+    subprocess.run([str(Path(sys.executable).parent / "corpus"), "run", str(ROOT / "pipelines/default.yaml"),
+                    "--input", str(folder / "*.warc.gz"), "--output", str(out), "--workers", "1"],
+                   check=True, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    stats = json.loads((out / "stats.json").read_text())
+    return {"docs": stats["stages"][0]["docs_out"], "kept": stats["kept"], "wall_s": wall,
+            "stage_s": sum(s["wall_s"] for s in stats["stages"])}
+
+
+def datatrove(folder: Path) -> dict:
+    from filters.langid import default_model_path
+
+    out = OUT / "datatrove"
+    shutil.rmtree(out, ignore_errors=True)
+    proc = subprocess.run([str(ROOT / ".bench-venv/bin/python"), str(ROOT / "bench/peer_datatrove.py"), str(folder), str(out),
+                           default_model_path()], check=True, capture_output=True, text=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    folder, pages, label = build_input()
+    n = len(pages)
+    print(f"spine benchmark: {n:,} HTML pages from the {label}, {sum(len(b) for _, b in pages) / 1e6:.1f} MB, one core per tool\n")
+    t_bare = bare_trafilatura(pages)
+    r_ours = ours(folder)
+    r_dt = datatrove(folder)
+    rows = [
+        ("bare trafilatura 2.3 (ceiling)", n / t_bare, None),
+        ("corpus: read→extract→langid→format, end to end", r_ours["docs"] / r_ours["wall_s"], r_ours["kept"]),
+        ("corpus: same, stage time only (no Ray start-up)", r_ours["docs"] / r_ours["stage_s"], r_ours["kept"]),
+        ("datatrove 0.10.1 (trafilatura 1.11), end to end", r_dt["docs"] / r_dt["wall_s"], r_dt["kept"]),
+    ]
+    print(f"{'':<52}{'docs/s/core':>12}{'kept':>8}")
+    for name, rate, kept in rows:
+        print(f"{name:<52}{rate:>12.1f}{'' if kept is None else kept:>8}")
+    e2e = rows[1][1]
+    print(f"\ncorpus / datatrove (end to end):       {e2e / rows[3][1]:.2f}x")
+    print(f"corpus / bare trafilatura (end to end): {e2e / rows[0][1]:.0%}")
+    print(f"corpus / bare trafilatura (stage time): {rows[2][1] / rows[0][1]:.0%}")
+    result = {"pages": n, "bare_trafilatura_s": t_bare, "ours": r_ours, "datatrove": r_dt}
+    (OUT / "spine.json").write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
