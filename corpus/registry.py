@@ -9,7 +9,10 @@ from corpus.step import Step
 _STAGES: dict[str, type[Step]] = {}
 
 # Modules whose import registers stages; listed here so the registry is explicit and greppable.
-STAGE_MODULES = ("filters.extract", "filters.langid", "filters.format")
+STAGE_MODULES = (
+    "filters.extract", "filters.langid", "filters.format",
+    "filters.abnormal", "filters.gopher", "filters.c4", "filters.fineweb",
+)
 
 
 def register(cls: type[Step]) -> type[Step]:

@@ -17,6 +17,7 @@ from corpus.pipeline import run
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 RECIPE = str(ROOT / "pipelines" / "default.yaml")
+SPINE = str(ROOT / "pipelines" / "spine.yaml")
 
 
 def count_records(folder: Path) -> int:
@@ -50,7 +51,8 @@ def sample_run(ray_session, sample_dir, tmp_path_factory):
 def test_counts_add_up_and_nothing_is_lost(sample_run, sample_dir):
     out, summary = sample_run
     stats = json.loads((out / "stats.json").read_text())
-    assert [s["name"] for s in stats["stages"]] == ["read", "extract", "langid", "format"]
+    assert [s["name"] for s in stats["stages"]] == ["read", "extract", "langid", "format", "abnormal",
+                                                    "gopher_repetition", "gopher_quality", "c4", "fineweb"]
     for s in stats["stages"]:
         assert s["docs_in"] == s["docs_out"] + sum(s["rejected"].values()) + s["errors"], s["name"]
     for a, b in zip(stats["stages"], stats["stages"][1:]):
@@ -67,7 +69,7 @@ def test_kept_documents_are_zh_or_en_and_clean(sample_run):
     out, _ = sample_run
     data = sink(out, "data")
     langs = Counter(data.column("lang").to_pylist())
-    assert set(langs) == {"zh", "en"} and langs["zh"] > 50 and langs["en"] > 50
+    assert set(langs) == {"zh", "en"} and langs["zh"] > 50 and langs["en"] > 20  # en here is technical prose
     urls = data.column("url").to_pylist()
     assert not any(".example.eu/" in u for u in urls)  # German/French/Russian/Spanish pages
     assert not any("/symbols-" in u or "/binary-" in u for u in urls)
@@ -117,7 +119,7 @@ def test_shared_crawl_languages(ray_session, shared_data, tmp_path):
     crawl = shared_data / "crawl"
     manifest = {json.loads(l)["url"]: json.loads(l) for l in (crawl / "sample_manifest.jsonl").read_text().splitlines()}
     out = tmp_path / "shared"
-    summary = run(RECIPE, [str(crawl / "*.warc.gz"), str(shared_data / "warc-edge" / "*.warc.gz")], str(out))
+    summary = run(SPINE, [str(crawl / "*.warc.gz"), str(shared_data / "warc-edge" / "*.warc.gz")], str(out))
     assert summary["quarantined"] == 0
     data = sink(out, "data").select(["url", "lang", "text"]).to_pylist()
     for row in data:  # a kept page has little kana or Cyrillic: the language ID looked at the text

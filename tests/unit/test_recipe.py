@@ -16,14 +16,15 @@ def write(tmp_path, text: str) -> Path:
 
 def test_default_recipe_is_valid():
     r = load(ROOT / "pipelines" / "default.yaml")
-    assert [s.name for s in r.stages] == ["extract", "langid", "format"]
+    assert [s.name for s in r.stages] == ["extract", "langid", "format", "abnormal", "gopher_repetition",
+                                          "gopher_quality", "c4", "fineweb"]
     assert r.stages[1].params.languages == ["zh", "en"]
 
 
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("stages:\n  - extrakt: {}\n", "unknown stage 'extrakt'; available stages: extract, format, langid"),
+        ("stages:\n  - extrakt: {}\n", "unknown stage 'extrakt'; available stages: abnormal, c4, extract, fineweb, format, gopher_quality"),
         ("stages:\n  - langid: {min_scor: 0.3}\n", "unknown parameter 'min_scor'; valid parameters: languages, max_chars, min_score, model_path"),
         ("stages:\n  - langid: {min_score: high}\n", "parameter 'min_score' must be float, got 'high'"),
         ("stages:\n  - langid: {languages: zh}\n", "parameter 'languages' must be list[str]"),

@@ -1,0 +1,196 @@
+"""Gopher quality and repetition rules (Rae et al. 2021, "Scaling Language Models", Appendix A.1.1).
+
+Default thresholds are the paper's (and datatrove's); the zh overrides in pipelines/default.yaml say how
+they were measured. Every signal is kept as a column; the first failing rule in the paper's order names
+the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import numpy as np
+import pyarrow as pa
+
+from corpus.registry import register
+from filters.rule_step import RuleParams, RuleStep
+from filters.text import STOP_WORDS, is_symbol, words
+
+
+@dataclasses.dataclass
+class GopherQualityParams(RuleParams):
+    min_doc_words: int | None = 50
+    max_doc_words: int | None = 100_000
+    min_avg_word_length: float | None = 3
+    max_avg_word_length: float | None = 10
+    max_symbol_word_ratio: float | None = 0.1
+    max_bullet_lines_ratio: float | None = 0.9
+    max_ellipsis_lines_ratio: float | None = 0.3
+    min_alpha_words_ratio: float | None = 0.8
+    min_stop_words: int | None = 2
+
+
+F32, I32 = pa.float32(), pa.int32()
+
+
+@register
+class GopherQuality(RuleStep):
+    name = "gopher_quality"
+    Params = GopherQualityParams
+    signals = [pa.field("gq_words", I32), pa.field("gq_mean_word_len", F32), pa.field("gq_hash_ratio", F32),
+               pa.field("gq_ellipsis_ratio", F32), pa.field("gq_bullet_lines", F32), pa.field("gq_ellipsis_lines", F32),
+               pa.field("gq_alpha_words", F32), pa.field("gq_stop_words", I32)]
+
+    def evaluate(self, text, lang, p):
+        ws = words(text, lang)
+        n = len(ws) or 1
+        content = [w for w in ws if not is_symbol(w)]
+        lines = text.splitlines() or [""]
+        stop = STOP_WORDS.get(lang or "en", STOP_WORDS["en"])
+        s = {
+            "gq_words": len(content),
+            "gq_mean_word_len": sum(map(len, content)) / len(content) if content else 0.0,
+            "gq_hash_ratio": text.count("#") / n,
+            "gq_ellipsis_ratio": (text.count("...") + text.count("…")) / n,
+            "gq_bullet_lines": sum(l.lstrip().startswith(("•", "-")) for l in lines) / len(lines),
+            "gq_ellipsis_lines": sum(l.rstrip().endswith(("...", "…")) for l in lines) / len(lines),
+            "gq_alpha_words": sum(1 for w in ws if _HAS_ALPHA.search(w)) / n,
+            "gq_stop_words": len(stop.intersection(ws)),
+        }
+        checks = [
+            ("short_doc", p.min_doc_words is not None and s["gq_words"] < p.min_doc_words),
+            ("long_doc", p.max_doc_words is not None and s["gq_words"] > p.max_doc_words),
+            ("mean_word_len_low", p.min_avg_word_length is not None and content and s["gq_mean_word_len"] < p.min_avg_word_length),
+            ("mean_word_len_high", p.max_avg_word_length is not None and s["gq_mean_word_len"] > p.max_avg_word_length),
+            ("hash_ratio", p.max_symbol_word_ratio is not None and s["gq_hash_ratio"] > p.max_symbol_word_ratio),
+            ("ellipsis_ratio", p.max_symbol_word_ratio is not None and s["gq_ellipsis_ratio"] > p.max_symbol_word_ratio),
+            ("bullet_lines", p.max_bullet_lines_ratio is not None and s["gq_bullet_lines"] > p.max_bullet_lines_ratio),
+            ("ellipsis_lines", p.max_ellipsis_lines_ratio is not None and s["gq_ellipsis_lines"] > p.max_ellipsis_lines_ratio),
+            ("alpha_words", p.min_alpha_words_ratio is not None and s["gq_alpha_words"] < p.min_alpha_words_ratio),
+            ("stop_words", p.min_stop_words is not None and s["gq_stop_words"] < p.min_stop_words),
+        ]
+        reason = next((f"gopher_quality.{code}" for code, failed in checks if failed), None)
+        return s, reason, None
+
+
+@dataclasses.dataclass
+class GopherRepetitionParams(RuleParams):
+    dup_line_frac: float | None = 0.3
+    dup_para_frac: float | None = 0.3
+    dup_line_char_frac: float | None = 0.2
+    dup_para_char_frac: float | None = 0.2
+    # top n-gram character fraction, n = 2, 3, 4
+    top_ngram_frac: list[float] = dataclasses.field(default_factory=lambda: [0.2, 0.18, 0.16])
+    # duplicated n-gram character fraction, n = 5 … 10
+    dup_ngram_frac: list[float] = dataclasses.field(default_factory=lambda: [0.15, 0.14, 0.13, 0.12, 0.11, 0.10])
+
+    def validate(self) -> str | None:
+        if len(self.top_ngram_frac) != 3 or len(self.dup_ngram_frac) != 6:
+            return "top_ngram_frac takes 3 values (n=2..4) and dup_ngram_frac 6 values (n=5..10)"
+        return super().validate()
+
+
+_HAS_ALPHA = re.compile(r"[^\W\d_]")
+_PARA = re.compile(r"\n{2,}")
+_LINES = re.compile(r"\n+")
+
+
+def duplicates(items: list[str]) -> tuple[int, int]:
+    """(number of repeated elements, characters in the repeats), first occurrences not counted."""
+    seen: set[str] = set()
+    n = chars = 0
+    for x in items:
+        if x in seen:
+            n += 1
+            chars += len(x)
+        else:
+            seen.add(x)
+    return n, chars
+
+
+_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+def ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
+    """64-bit polynomial hash of every n-gram of word ids, vectorised (collisions are ~2^-64 per pair)."""
+    with np.errstate(over="ignore"):
+        h = np.zeros(len(ids) - n + 1, dtype=np.uint64)
+        for k in range(n):
+            h = h * _MULT + ids[k : len(ids) - n + 1 + k]
+    return h
+
+
+def top_ngram_chars(ids: np.ndarray, csum: np.ndarray, n: int) -> int:
+    """Characters covered by the most frequent n-gram (words joined by spaces) times its count; ties go to
+    the n-gram seen first, as a Counter's most_common would."""
+    if len(ids) < n:
+        return 0
+    h = ngram_hashes(ids, n)
+    _, first, counts = np.unique(h, return_index=True, return_counts=True)
+    best = counts.max()
+    pos = int(first[counts == best].min())
+    return int(csum[pos + n] - csum[pos] + n - 1) * int(best)
+
+
+def dup_ngram_chars(ids: np.ndarray, lens: list[int], n: int) -> int:
+    """Characters in repeated n-grams, scanning left to right and jumping past each repeat (Gopher).
+    Everything before the first repeated n-gram is new by construction, so the sequential scan starts there."""
+    if len(ids) < n:
+        return 0
+    h = ngram_hashes(ids, n)
+    _, first_idx, inverse = np.unique(h, return_index=True, return_inverse=True)
+    repeats = np.nonzero(first_idx[inverse] < np.arange(len(h)))[0]
+    if not len(repeats):
+        return 0
+    hashes = h.tolist()
+    cands = repeats.tolist()  # only here can a gram be in `seen`; positions between them are always new
+    seen: set[int] = set()
+    chars = idx = k = 0
+    while True:
+        while k < len(cands) and cands[k] < idx:
+            k += 1
+        if k == len(cands):
+            return chars
+        c = cands[k]
+        seen.update(hashes[idx:c])  # visited, all new
+        if hashes[c] in seen:
+            chars += sum(lens[c : c + n])
+            idx = c + n
+        else:
+            seen.add(hashes[c])
+            idx = c + 1
+
+
+@register
+class GopherRepetition(RuleStep):
+    name = "gopher_repetition"
+    Params = GopherRepetitionParams
+    signals = [pa.field(n, F32) for n in ("gr_dup_para_frac", "gr_dup_para_char_frac", "gr_dup_line_frac", "gr_dup_line_char_frac",
+                                           "gr_top2", "gr_top3", "gr_top4", "gr_dup5", "gr_dup6", "gr_dup7", "gr_dup8", "gr_dup9", "gr_dup10")]
+
+    def evaluate(self, text, lang, p):
+        if not text:
+            return {}, "gopher_repetition.empty", None
+        size = len(text)
+        paras = _PARA.split(text.strip())
+        lines = _LINES.split(text)
+        pn, pc = duplicates(paras)
+        ln, lc = duplicates(lines)
+        ws = words(text, lang)
+        vocab: dict[str, int] = {}
+        ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in ws), dtype=np.uint64, count=len(ws))
+        lens = [len(w) for w in ws]
+        csum = np.concatenate(([0], np.cumsum(lens)))
+        s = {"gr_dup_para_frac": pn / len(paras), "gr_dup_para_char_frac": pc / size,
+             "gr_dup_line_frac": ln / len(lines), "gr_dup_line_char_frac": lc / size}
+        for n in (2, 3, 4):
+            s[f"gr_top{n}"] = top_ngram_chars(ids, csum, n) / size
+        for n in range(5, 11):
+            s[f"gr_dup{n}"] = dup_ngram_chars(ids, lens, n) / size
+        checks = [("dup_para_frac", "gr_dup_para_frac", p.dup_para_frac), ("dup_para_char_frac", "gr_dup_para_char_frac", p.dup_para_char_frac),
+                  ("dup_line_frac", "gr_dup_line_frac", p.dup_line_frac), ("dup_line_char_frac", "gr_dup_line_char_frac", p.dup_line_char_frac)]
+        checks += [(f"top_{n}_gram", f"gr_top{n}", p.top_ngram_frac[n - 2]) for n in (2, 3, 4)]
+        checks += [(f"dup_{n}_gram", f"gr_dup{n}", p.dup_ngram_frac[n - 5]) for n in range(5, 11)]
+        reason = next((f"gopher_repetition.{code}" for code, key, limit in checks if limit is not None and s[key] > limit), None)
+        return s, reason, None

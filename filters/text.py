@@ -1,0 +1,103 @@
+"""Language-aware text units shared by the rule filters: words, sentences, lines, paragraphs.
+
+English words follow the conventions of the tokenizers Gopher-style filters are run with (datatrove uses
+spaCy's English rules): text is split on whitespace, leading and trailing punctuation marks become tokens
+of their own, "n't"/"'s"-style clitics and hyphens between letters are split off, abbreviations keep their
+period. It is a few regexes per chunk, so rules stay near free next to extraction. Chinese has no spaces: every Han character counts as a word (the
+unit Chinese corpora report lengths in), runs of Latin text inside it are tokenised as English, and
+CJK sentence punctuation ends sentences. A rule never counts spaces to measure Chinese.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_CJK_PUNCT = "。，、；：？！“”‘’（）《》【】「」『』〈〉…—～·"
+_PREFIX = set("§%=—–+(“\"'[{<*$£€¥#&‘«¿¡/\\`~^@|>!?,;:_" + _CJK_PUNCT)
+_SUFFIX = set(")]}”\"'.,:;!?»…%°’>*_(" + _CJK_PUNCT)
+_CLITIC = re.compile(r"^(.+?)(n['’]t|['’](?:s|m|d|ll|re|ve|S|M|D|LL|RE|VE))$")
+_ABBREV = re.compile(r"^(?:[A-Za-z]\.){2,}$|^(?:mr|mrs|ms|dr|prof|st|vs|etc|inc|ltd|co|jr|sr|no|fig|approx)\.$", re.I)
+_INFIX = re.compile(r"(?<=[A-Za-z0-9])([-–—])(?=[A-Za-z])|(\.\.\.+)|(?<=[A-Za-z]),(?=[A-Za-z])")
+_SPECIAL = {"cannot": ["can", "not"], "Cannot": ["Can", "not"]}
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
+_HAN_OR_OTHER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]+")
+_SENT_MARKS = set(".!?。！？｡．‼⁇⁈⁉؟।")
+
+PUNCTUATION = set("!/—”:％１〈&(、━\\【#%「」，】；+^]~“《„';’{|∶´[=-`*．（–？！：$～«〉,><》)?）。…@_.\"}►»")
+PUNCTUATION |= {chr(x) for a, b in ((0, 9), (11, 13), (13, 32), (127, 160)) for x in range(a, b)}
+TERMINAL_PUNCTUATION = tuple(".!?。！？；…\"'”’」』") + ("⁈", "﹗", "．")
+
+STOP_WORDS = {
+    # Gopher's eight English stop words (Rae et al. 2021, §A.1.1)
+    "en": {"the", "be", "to", "of", "and", "that", "have", "with"},
+    # the most frequent Chinese function characters (People's Daily corpus counts); any prose has several
+    "zh": {"的", "了", "是", "在", "和", "有", "也", "不", "这", "就", "与", "而", "之", "为", "对", "中"},
+}
+
+
+def is_cjk_lang(lang: str | None) -> bool:
+    return lang in ("zh", "ja", "wuu", "yue")
+
+
+@lru_cache(maxsize=2048)  # the rule stages of one batch tokenize the same texts; callers must not mutate
+def words(text: str, lang: str | None) -> list[str]:
+    if is_cjk_lang(lang):
+        out: list[str] = []
+        for part in _HAN_OR_OTHER.findall(text):
+            if len(part) == 1 and _HAN.match(part):
+                out.append(part)
+            else:
+                out.extend(_en_words(part))
+        return out
+    return _en_words(text)
+
+
+def _en_words(text: str) -> list[str]:
+    out: list[str] = []
+    for chunk in text.split():
+        if chunk.isalnum():  # the common case, no punctuation at all
+            out.extend(_SPECIAL.get(chunk, (chunk,)))
+            continue
+        head: list[str] = []
+        while len(chunk) > 1 and chunk[0] in _PREFIX:
+            head.append(chunk[0])
+            chunk = chunk[1:]
+        tail: list[str] = []
+        while len(chunk) > 1:
+            if chunk.endswith("...") and len(chunk) > 3:
+                tail.append("...")
+                chunk = chunk[:-3]
+            elif chunk[-1] in _SUFFIX and not (chunk[-1] == "." and _ABBREV.match(chunk)):
+                tail.append(chunk[-1])
+                chunk = chunk[:-1]
+            else:
+                m = _CLITIC.match(chunk)
+                if not m:
+                    break
+                tail.append(m.group(2))
+                chunk = m.group(1)
+        out.extend(head)
+        out.extend(p for p in _INFIX.split(chunk) if p)
+        out.extend(reversed(tail))
+    return out
+
+
+def sentence_count(line: str, lang: str | None) -> int:
+    """Sentences as a rule-based sentencizer sees them: after a sentence mark, the next token that is not
+    punctuation starts a new sentence (closing quotes and brackets stay with the sentence they close)."""
+    count, seen_mark = 0, True
+    for tok in words(line, lang):
+        if tok in _SENT_MARKS:
+            seen_mark = True
+        elif seen_mark and not is_symbol(tok):
+            count += 1
+            seen_mark = False
+    return count
+
+
+_PUNCTUATION_CHARS = "".join(sorted(PUNCTUATION))
+
+
+def is_symbol(word: str) -> bool:
+    return not word.strip(_PUNCTUATION_CHARS)
