@@ -82,13 +82,14 @@ def ours(folder: Path) -> dict:
     out = OUT / "ours"
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "corpus"), "run", str(ROOT / "pipelines/default.yaml"),
+    subprocess.run([str(Path(sys.executable).parent / "corpus"), "run", str(ROOT / "pipelines/spine.yaml"),
                     "--input", str(folder / "*.warc.gz"), "--output", str(out), "--workers", "1"],
                    check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     stats = json.loads((out / "stats.json").read_text())
+    extract = next(s for s in stats["stages"] if s["name"] == "extract")
     return {"docs": stats["stages"][0]["docs_out"], "kept": stats["kept"], "wall_s": wall,
-            "stage_s": sum(s["wall_s"] for s in stats["stages"])}
+            "stage_s": sum(s["wall_s"] for s in stats["stages"]), "extract_s_per_doc": extract["wall_s"] / extract["docs_in"]}
 
 
 def datatrove(folder: Path) -> dict:
@@ -124,6 +125,49 @@ def main() -> None:
     print(f"corpus / bare trafilatura (stage time): {rows[2][1] / rows[0][1]:.0%}")
     result = {"pages": n, "bare_trafilatura_s": t_bare, "ours": r_ours, "datatrove": r_dt}
     (OUT / "spine.json").write_text(json.dumps(result, indent=1))
+    result["rules"] = rules(r_ours["extract_s_per_doc"])
+    (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
+
+
+def english_docs(inputs: list[str], name: str) -> list[dict]:
+    import pyarrow.dataset as ds
+
+    out = OUT / f"spine-{name}"
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run([str(Path(sys.executable).parent / "corpus"), "run", str(ROOT / "pipelines/spine.yaml"), "--input", *inputs,
+                    "--output", str(out)], check=True, capture_output=True, text=True)
+    rows = ds.dataset(str(out / "data"), format="parquet").to_table(columns=["id", "text", "lang"]).to_pylist()
+    return [r for r in rows if r["lang"] == "en"]
+
+
+def rules(extract_s_per_doc: float) -> dict:
+    """Issue 3: keep/drop agreement with datatrove's filters at datatrove's defaults, and rule cost."""
+    import pyarrow.dataset as ds
+
+    from rules_agreement import agreement, rule_cost
+    from corpus.sample import write_sample
+
+    print("\nrule filters: agreement with datatrove 0.10.1 (default thresholds, English documents)")
+    sets = {}
+    if SHARED.is_dir():
+        sets["shared crawl"] = english_docs([str(SHARED / "*.warc.gz")], "shared")
+    write_sample(str(OUT / "own-sample"), 400, 7)
+    sets["project sample"] = english_docs([str(OUT / "own-sample" / "*")], "sample")
+    report = {}
+    print(f"{'':<16}{'docs':>6}" + "".join(f"{n:>20}" for n in ("gopher_quality", "gopher_repetition", "c4", "fineweb")))
+    for label, docs in sets.items():
+        r = agreement(docs, OUT, label.replace(" ", "-"))
+        report[label] = r
+        print(f"{label:<16}{len(docs):>6}" + "".join(f"{r[n]['agreement']:>20.2%}" for n in r))
+    for label, r in report.items():
+        for name, v in r.items():
+            for kind, examples in v["disagreements"].items():
+                print(f"  disagreement {label} / {name} / {kind}: {len(examples)} shown, e.g. ours={examples[0][1]} datatrove={examples[0][2]}")
+    texts = ds.dataset(str(OUT / "ours" / "data"), format="parquet").to_table(columns=["id", "text", "lang"]).to_pylist()
+    per_doc, ratio = rule_cost(texts, extract_s_per_doc)
+    print(f"\nrule cost: all 5 rule filters {per_doc * 1000:.2f} ms/doc vs extraction {extract_s_per_doc * 1000:.2f} ms/doc "
+          f"= {ratio:.1%} of extraction (target <= 10%), on the {len(texts):,} documents extracted above")
+    return {"agreement": report, "rule_ms_per_doc": per_doc * 1000, "extract_ms_per_doc": extract_s_per_doc * 1000}
 
 
 if __name__ == "__main__":

@@ -1,18 +1,19 @@
 """Abnormal characters and line breaks, the rules WanJuan 1.0 and InternLM2 describe for web text:
-replacement characters and mojibake left after decoding, private-use/unassigned code points, runs of one
+replacement characters, private-use code points and noncharacters left after decoding, runs of one
 repeated character, too many line breaks for the amount of text, and over-long lines with no break."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
-import unicodedata
 
 import pyarrow as pa
 
 from corpus.registry import register
 from filters.rule_step import RuleParams, RuleStep
 
+# replacement character, private-use areas, and noncharacters: what broken decoding leaves behind
+_BAD = re.compile("[\ufffd\ue000-\uf8ff\ufdd0-\ufdef\ufffe\uffff\U000f0000-\U0010ffff]")
 _REPEAT = re.compile(r"(.)\1{19,}")  # one character 20 times or more in a row
 
 
@@ -37,7 +38,7 @@ class Abnormal(RuleStep):
 
     def evaluate(self, text, lang, p):
         n = len(text) or 1
-        bad = text.count("\ufffd") + sum(1 for c in text if unicodedata.category(c) in ("Co", "Cn")) if not text.isascii() else 0
+        bad = len(_BAD.findall(text)) if not text.isascii() else 0
         s = {
             "ab_bad_char_ratio": bad / n,
             "ab_repeat_char_ratio": sum(len(m.group(0)) for m in _REPEAT.finditer(text)) / n,

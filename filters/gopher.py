@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from bisect import bisect_left
 
 import numpy as np
 import pyarrow as pa
@@ -112,54 +113,59 @@ def duplicates(items: list[str]) -> tuple[int, int]:
 _MULT = np.uint64(0x9E3779B97F4A7C15)
 
 
-def ngram_hashes(ids: np.ndarray, n: int) -> np.ndarray:
-    """64-bit polynomial hash of every n-gram of word ids, vectorised (collisions are ~2^-64 per pair)."""
+def ngram_hashes(ids: np.ndarray, n: int, prev: np.ndarray | None = None) -> np.ndarray:
+    """64-bit polynomial hash of every n-gram of word ids, vectorised (collisions are ~2^-64 per pair).
+    Given the (n-1)-gram hashes, one multiply-add extends them."""
     with np.errstate(over="ignore"):
+        if prev is not None:
+            return prev[:-1] * _MULT + ids[n - 1 :]
         h = np.zeros(len(ids) - n + 1, dtype=np.uint64)
         for k in range(n):
             h = h * _MULT + ids[k : len(ids) - n + 1 + k]
     return h
 
 
-def top_ngram_chars(ids: np.ndarray, csum: np.ndarray, n: int) -> int:
+def top_ngram_chars(h: np.ndarray, csum: np.ndarray, n: int) -> int:
     """Characters covered by the most frequent n-gram (words joined by spaces) times its count; ties go to
-    the n-gram seen first, as a Counter's most_common would."""
-    if len(ids) < n:
+    the n-gram seen first, as a Counter's most_common would. ``h`` holds the n-gram hashes."""
+    if not len(h):
         return 0
-    h = ngram_hashes(ids, n)
-    _, first, counts = np.unique(h, return_index=True, return_counts=True)
+    order = np.argsort(h, kind="stable")  # equal hashes adjacent, earliest position first
+    hs = h[order]
+    starts = np.flatnonzero(np.r_[True, hs[1:] != hs[:-1]])
+    counts = np.diff(np.r_[starts, len(hs)])
     best = counts.max()
-    pos = int(first[counts == best].min())
+    pos = int(order[starts[counts == best]].min())
     return int(csum[pos + n] - csum[pos] + n - 1) * int(best)
 
 
-def dup_ngram_chars(ids: np.ndarray, lens: list[int], n: int) -> int:
+def dup_ngram_chars(h: np.ndarray, csum: np.ndarray, n: int) -> int:
     """Characters in repeated n-grams, scanning left to right and jumping past each repeat (Gopher).
-    Everything before the first repeated n-gram is new by construction, so the sequential scan starts there."""
-    if len(ids) < n:
+    Only positions whose n-gram occurred earlier can be repeats; the scan hops between those, and every
+    position it passes on the way is new by construction. ``h`` holds the n-gram hashes."""
+    if not len(h):
         return 0
-    h = ngram_hashes(ids, n)
-    _, first_idx, inverse = np.unique(h, return_index=True, return_inverse=True)
-    repeats = np.nonzero(first_idx[inverse] < np.arange(len(h)))[0]
-    if not len(repeats):
+    order = np.argsort(h, kind="stable")  # within a run of equal hashes, every position after the first repeats
+    hs = h[order]
+    cands = np.sort(order[1:][hs[1:] == hs[:-1]]).tolist()
+    if not cands:
         return 0
     hashes = h.tolist()
-    cands = repeats.tolist()  # only here can a gram be in `seen`; positions between them are always new
     seen: set[int] = set()
-    chars = idx = k = 0
-    while True:
-        while k < len(cands) and cands[k] < idx:
-            k += 1
-        if k == len(cands):
-            return chars
+    chars = idx = 0
+    k = 0
+    while k < len(cands):
         c = cands[k]
-        seen.update(hashes[idx:c])  # visited, all new
+        seen.update(hashes[idx:c])
         if hashes[c] in seen:
-            chars += sum(lens[c : c + n])
+            chars += int(csum[c + n] - csum[c])
             idx = c + n
+            k = bisect_left(cands, idx, k)
         else:
             seen.add(hashes[c])
             idx = c + 1
+            k += 1
+    return chars
 
 
 @register
@@ -178,16 +184,21 @@ class GopherRepetition(RuleStep):
         pn, pc = duplicates(paras)
         ln, lc = duplicates(lines)
         ws = words(text, lang)
-        vocab: dict[str, int] = {}
-        ids = np.fromiter((vocab.setdefault(w, len(vocab)) for w in ws), dtype=np.uint64, count=len(ws))
-        lens = [len(w) for w in ws]
-        csum = np.concatenate(([0], np.cumsum(lens)))
+        # word ids from Python's cached string hash: only compared within this document, so the per-process
+        # hash seed cannot change a result (a 64-bit collision between two words of one page aside)
+        ids = np.fromiter(map(hash, ws), dtype=np.int64, count=len(ws)).view(np.uint64)
+        csum = np.concatenate(([0], np.cumsum([len(w) for w in ws])))
         s = {"gr_dup_para_frac": pn / len(paras), "gr_dup_para_char_frac": pc / size,
              "gr_dup_line_frac": ln / len(lines), "gr_dup_line_char_frac": lc / size}
+        h = None
         for n in (2, 3, 4):
-            s[f"gr_top{n}"] = top_ngram_chars(ids, csum, n) / size
+            h = ngram_hashes(ids, n, h) if len(ids) >= n else None
+            s[f"gr_top{n}"] = (top_ngram_chars(h, csum, n) if h is not None else 0) / size
         for n in range(5, 11):
-            s[f"gr_dup{n}"] = dup_ngram_chars(ids, lens, n) / size
+            # an n-gram can only repeat where its (n-1)-gram prefix repeats: once none does, all larger are 0
+            h = ngram_hashes(ids, n, h) if h is not None and len(ids) >= n else None
+            dup = dup_ngram_chars(h, csum, n) if h is not None and (n == 5 or s[f"gr_dup{n - 1}"]) else 0
+            s[f"gr_dup{n}"] = dup / size
         checks = [("dup_para_frac", "gr_dup_para_frac", p.dup_para_frac), ("dup_para_char_frac", "gr_dup_para_char_frac", p.dup_para_char_frac),
                   ("dup_line_frac", "gr_dup_line_frac", p.dup_line_frac), ("dup_line_char_frac", "gr_dup_line_char_frac", p.dup_line_char_frac)]
         checks += [(f"top_{n}_gram", f"gr_top{n}", p.top_ngram_frac[n - 2]) for n in (2, 3, 4)]

@@ -14,11 +14,19 @@ import re
 from functools import lru_cache
 
 _CJK_PUNCT = "。，、；：？！“”‘’（）《》【】「」『』〈〉…—～·"
-_PREFIX = set("§%=—–+(“\"'[{<*$£€¥#&‘«¿¡/\\`~^@|>!?,;:_" + _CJK_PUNCT)
-_SUFFIX = set(")]}”\"'.,:;!?»…%°’>*_(" + _CJK_PUNCT)
+_PREFIX = set("§%=—–+(“\"'[{<*$£€¥#&‘«¿¡/\\`^@|>!?,;:_" + _CJK_PUNCT)
+_SUFFIX = set(")]}”\"'.,:;!?»…%°’>*_([" + _CJK_PUNCT)
+_URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S+$", re.I)
 _CLITIC = re.compile(r"^(.+?)(n['’]t|['’](?:s|m|d|ll|re|ve|S|M|D|LL|RE|VE))$")
 _ABBREV = re.compile(r"^(?:[A-Za-z]\.){2,}$|^(?:mr|mrs|ms|dr|prof|st|vs|etc|inc|ltd|co|jr|sr|no|fig|approx)\.$", re.I)
-_INFIX = re.compile(r"(?<=[A-Za-z0-9])([-–—])(?=[A-Za-z])|(\.\.\.+)|(?<=[A-Za-z]),(?=[A-Za-z])")
+_INFIX = re.compile(
+    r"(?<=[^\W_])([-–—])(?=[^\W_])"  # hyphen between letters or digits: e-mail, 3-tuple, 2024-06-12
+    r"|(?<=[)\]」』])([-–—])(?=[(\[「『])"  # hyphen between brackets: 「格式」-「字符」
+    r"|(\.\.\.+)"  # ellipsis
+    r"|(?<=[^\W\d_]),(?=[^\W\d_])"  # comma between letters
+    r"|(?<=[^\W_])([:<>=/])(?=[^\W\d_])"  # B2:B6, and/or, a=b
+    r"|(?<=[a-z])(\.)(?=[A-Z])"  # oCell.Formula
+)
 _SPECIAL = {"cannot": ["can", "not"], "Cannot": ["Can", "not"]}
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
 _HAN_OR_OTHER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]+")
@@ -59,6 +67,10 @@ def _en_words(text: str) -> list[str]:
         if chunk.isalnum():  # the common case, no punctuation at all
             out.extend(_SPECIAL.get(chunk, (chunk,)))
             continue
+        if chunk[-1] in ",;:!?)" and chunk[:-1].isalnum():  # next most common: a word and one mark
+            out.extend(_SPECIAL.get(chunk[:-1], (chunk[:-1],)))
+            out.append(chunk[-1])
+            continue
         head: list[str] = []
         while len(chunk) > 1 and chunk[0] in _PREFIX:
             head.append(chunk[0])
@@ -78,7 +90,7 @@ def _en_words(text: str) -> list[str]:
                 tail.append(m.group(2))
                 chunk = m.group(1)
         out.extend(head)
-        out.extend(p for p in _INFIX.split(chunk) if p)
+        out.extend((chunk,) if _URL.match(chunk) else (p for p in _INFIX.split(chunk) if p))
         out.extend(reversed(tail))
     return out
 

@@ -10,7 +10,7 @@ from corpus.sample import chinese_sentences, english_paragraphs
 from filters.abnormal import Abnormal
 from filters.c4 import C4
 from filters.fineweb import FineWeb
-from filters.gopher import GopherQuality, GopherRepetition, dup_ngram_chars, top_ngram_chars
+from filters.gopher import GopherQuality, GopherRepetition, dup_ngram_chars, ngram_hashes, top_ngram_chars
 from filters.text import sentence_count, words
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -94,10 +94,11 @@ def test_ngram_helpers_match_their_definition():
     ids = np.array([{"a": 0, "b": 1, "c": 2, "d": 3}[w] for w in ws], dtype=np.uint64)
     lens = [1] * len(ws)
     csum = np.concatenate(([0], np.cumsum(lens)))
-    assert top_ngram_chars(ids, csum, 2) == 3 * 3  # "a b" three times, 3 characters with the space
+    assert top_ngram_chars(ngram_hashes(ids, 2), csum, 2) == 3 * 3  # "a b" three times, 3 characters with the space
     # greedy scan: "a b c" repeats at 3 (jump to 6), "d a b" is new, nothing else
-    assert dup_ngram_chars(ids, lens, 3) == 3
-    assert dup_ngram_chars(ids[:2], lens[:2], 3) == 0
+    assert dup_ngram_chars(ngram_hashes(ids, 3), csum, 3) == 3
+    assert dup_ngram_chars(ngram_hashes(ids, 3, ngram_hashes(ids, 2)), csum, 3) == 3
+    assert dup_ngram_chars(ngram_hashes(ids[:2], 3), csum[:3], 3) == 0
 
 
 def test_c4_removes_lines_and_counts_them():
