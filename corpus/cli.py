@@ -72,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
             print(funnel_text(summary["stages"]))
             print(f"\ncurated Parquet: {args.output}/data/\nrejected:        {args.output}/rejected/\n"
                   f"quarantine:      {args.output}/quarantine/\nstats:           {args.output}/stats.json")
+            if summary["failed_shards"]:
+                print(f"\nerror: {len(summary['failed_shards'])} input(s) failed and are not in the counts above "
+                      f"(see failed_shards in stats.json); re-run the same command to retry only those", file=sys.stderr)
+                return 1
         elif args.command == "stats":
             from corpus.inspect import load_stats, stats_text
             import json

@@ -86,22 +86,28 @@ def run(
         funnel = " → ".join(f"{s['name']} {s['docs_out']:,}" for s in stats)
         log(f"[{len(results)}/{total}] {inp.shard}: {stats[0]['docs_in']:,} records → {funnel} ({sum(s['wall_s'] for s in stats):.1f}s)")
 
+    failed: list[dict] = []
+
+    def on_failed(inp, error):
+        failed.append({"input": inp.path, "shard": inp.shard, "error": error})
+        log(f"[failed] {inp.shard}: {error} — its records are not counted; re-run the same command to retry it")
+
     max_cpus = max([s.num_cpus for s in steps] + [1.0])
     max_gpus = max([s.num_gpus for s in steps] + [0.0])
-    ray_exec.run_shards(recipe, schema, todo, out_dir, workers, max_cpus, max_gpus, on_done)
+    ray_exec.run_shards(recipe, schema, todo, out_dir, workers, max_cpus, max_gpus, on_done, on_failed)
 
-    ordered = [results[inp.shard] for inp in files]
+    ordered = [results[inp.shard] for inp in files if inp.shard in results]
     stages = [s.to_dict() for s in merge_all([r["stats"] for r in ordered])]
     unbalanced = [s["name"] for s in stages if s["docs_in"] != s["docs_out"] + sum(s["rejected"].values()) + s["errors"]]
     if unbalanced:
         raise RuntimeError(f"internal error: counts do not add up for stages {unbalanced}; please report it with {out_dir}/stats.json")
-    kept = stages[-1]["docs_out"]
     summary = {
         "pipeline": recipe.name,
-        "input_records": stages[0]["docs_in"],
-        "kept": kept,
+        "input_records": stages[0]["docs_in"] if stages else 0,
+        "kept": stages[-1]["docs_out"] if stages else 0,
         "rejected": sum(sum(s["rejected"].values()) for s in stages),
         "quarantined": sum(s["errors"] for s in stages),
+        "failed_shards": failed,
         "stages": stages,
     }
     (out_dir / "stats.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))

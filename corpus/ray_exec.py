@@ -70,7 +70,10 @@ def run_shards(
     num_cpus: float,
     num_gpus: float,
     on_done: Callable[[InputFile, list[dict], dict[str, str], str], None],
+    on_failed: Callable[[InputFile, str], None],
 ) -> None:
+    """Process shards on a pool of actors. A shard whose worker crashes (a bug, an OOM kill) is reported
+    through ``on_failed`` and its actor replaced; the other shards go on."""
     if not inputs:
         return
     available = int(ray.available_resources().get("CPU", 1) // max(num_cpus, 0.01)) or 1
@@ -78,15 +81,26 @@ def run_shards(
     opts = {"num_cpus": num_cpus, "num_gpus": num_gpus}
     actors = [ShardWorker.options(**opts).remote(recipe, schema) for _ in range(n)]
     queue = list(inputs)
-    pending: dict[ray.ObjectRef, ray.actor.ActorHandle] = {}
-    for actor in actors:
+    pending: dict[ray.ObjectRef, tuple[ray.actor.ActorHandle, InputFile]] = {}
+
+    def submit(actor) -> None:
         if queue:
-            pending[actor.process.remote(queue.pop(0), str(out_dir))] = actor
+            inp = queue.pop(0)
+            pending[actor.process.remote(inp, str(out_dir))] = (actor, inp)
+
+    for actor in actors:
+        submit(actor)
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
-        actor = pending.pop(done[0])
-        on_done(*ray.get(done[0]))
-        if queue:
-            pending[actor.process.remote(queue.pop(0), str(out_dir))] = actor
+        actor, inp = pending.pop(done[0])
+        try:
+            on_done(*ray.get(done[0]))
+        except ray.exceptions.RayError as exc:
+            on_failed(inp, str(exc).strip().splitlines()[-1][:2000])
+            ray.kill(actor)
+            actors.remove(actor)
+            actor = ShardWorker.options(**opts).remote(recipe, schema)
+            actors.append(actor)
+        submit(actor)
     for actor in actors:
         ray.kill(actor)

@@ -63,8 +63,7 @@ def run_step(step: Step, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
             raise RuntimeError(f"stage {step.stage_name} returned {out.num_rows} rows for {table.num_rows}: steps mark rows, never remove them")
         return out, None
     except Exception:
-        if table.num_rows == 1:
-            raise
+        pass  # isolate the failing rows below; a one-row batch ends up quarantined the same way
     good, bad, messages = [], [], []
     for i in range(table.num_rows):
         row = table.slice(i, 1)

@@ -49,6 +49,14 @@ def test_bad_row_is_quarantined_and_batch_survives(tmp_path):
     assert total == 12
 
 
+def test_single_row_batch_failure_is_quarantined_not_raised(tmp_path):
+    src = tmp_path / "one.jsonl"
+    src.write_text(json.dumps({"text": "BOOM alone"}) + "\n")
+    (inp,) = discover([str(src)])
+    stats, files = process(inp, ReadParams(), [Exploding()], output_schema([]), tmp_path / "out")
+    assert stats[1]["errors"] == 1 and pq.read_metadata(files["quarantine"]).num_rows == 1
+
+
 def test_extraction_time_bound(shared_data, tmp_path):
     (inp,) = discover([str(shared_data / "warc-edge" / "iana.warc.gz")])
     slow = Extract(ExtractParams(timeout_s=1e-6))
