@@ -109,6 +109,10 @@ def process(inp: InputFile, read: ReadParams, steps: list[Step], schema: pa.Sche
                 if errors is not None:
                     st.errors += errors.num_rows
                     sinks.write("quarantine", errors)
+                for edit in ("lines_removed", "chars_removed"):
+                    col = f"{step.name}_{edit}"
+                    if col in out.column_names:
+                        st.edits[edit] += int(pc.sum(out.column(col)).as_py() or 0)
                 live, rejected = _split(out, step.stage_name, st)
                 sinks.write("rejected", rejected)
                 st.docs_out += live.num_rows

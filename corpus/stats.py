@@ -16,21 +16,25 @@ class StageStats:
     bytes_in: int = 0
     bytes_out: int = 0
     wall_s: float = 0.0
+    # what a stage removed inside kept documents (e.g. C4's line filter): lines_removed, chars_removed
+    edits: Counter = dataclasses.field(default_factory=Counter)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["rejected"] = dict(sorted(self.rejected.items()))
+        d["edits"] = dict(sorted(self.edits.items()))
         d["wall_s"] = round(self.wall_s, 3)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "StageStats":
-        return cls(**{**d, "rejected": Counter(d.get("rejected", {}))})
+        return cls(**{**d, "rejected": Counter(d.get("rejected", {})), "edits": Counter(d.get("edits", {}))})
 
     def merge(self, other: "StageStats") -> None:
         self.docs_in += other.docs_in
         self.docs_out += other.docs_out
         self.rejected.update(other.rejected)
+        self.edits.update(other.edits)
         self.errors += other.errors
         self.bytes_in += other.bytes_in
         self.bytes_out += other.bytes_out
@@ -66,4 +70,6 @@ def funnel_text(stages: list[dict]) -> str:
         )
         for reason, n in sorted(s["rejected"].items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"{'':<18}{reason:<36}{n:>8,}")
+        for edit, n in s.get("edits", {}).items():
+            lines.append(f"{'':<18}{'(kept docs) ' + edit:<36}{n:>8,}")
     return "\n".join(lines)

@@ -138,3 +138,36 @@ def test_unknown_format_is_a_clear_error(tmp_path):
     (tmp_path / "x.docx").write_bytes(b"PK")
     with pytest.raises(InputError, match="unknown input format; supported suffixes"):
         discover([str(tmp_path / "x.docx")])
+
+
+def test_reading_streams_memory_does_not_grow_with_file_size(tmp_path):
+    """Peak memory while reading depends on batch size and record cap, not on how big the file is."""
+    import io
+    import tracemalloc
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    def make(n: int):
+        path = tmp_path / f"w{n}.warc.gz"
+        with open(path, "wb") as fh:
+            w = WARCWriter(fh, gzip=True)
+            for i in range(n):
+                body = (f"<html><body><p>page {i} " + "lorem text " * 1500 + "</p></body></html>").encode()
+                http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+                w.write_record(w.create_warc_record(f"http://s.example/{i}", "response", payload=io.BytesIO(body), http_headers=http))
+        return path
+
+    def peak(path) -> int:
+        (inp,) = discover([str(path)])
+        tracemalloc.start()
+        rows = sum(t.num_rows for t in read(inp, ReadParams(batch_size=32)) if not isinstance(t, str))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return rows, top
+
+    small_rows, small_peak = peak(make(100))
+    large_rows, large_peak = peak(make(1000))  # ~16 MB of pages
+    assert (small_rows, large_rows) == (100, 1000)
+    assert large_peak < 1.5 * small_peak + 2_000_000, (small_peak, large_peak)
+    assert large_peak < 8_000_000

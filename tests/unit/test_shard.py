@@ -57,6 +57,17 @@ def test_single_row_batch_failure_is_quarantined_not_raised(tmp_path):
     assert stats[1]["errors"] == 1 and pq.read_metadata(files["quarantine"]).num_rows == 1
 
 
+def test_line_removals_are_counted_in_stats(tmp_path):
+    from filters.c4 import C4
+
+    src = tmp_path / "c4.jsonl"
+    body = "\n".join(["Menu", "Login"] + [f"This is sentence number {i} of a real paragraph." for i in range(6)])
+    src.write_text(json.dumps({"text": body}) + "\n")
+    (inp,) = discover([str(src)])
+    stats, _ = process(inp, ReadParams(), [C4()], output_schema(C4.outputs), tmp_path / "out")
+    assert stats[1]["edits"] == {"lines_removed": 2, "chars_removed": len("Menu\nLogin\n")}
+
+
 def test_extraction_time_bound(shared_data, tmp_path):
     (inp,) = discover([str(shared_data / "warc-edge" / "iana.warc.gz")])
     slow = Extract(ExtractParams(timeout_s=1e-6))
