@@ -33,10 +33,7 @@ sample: $(SAMPLE)/.done
 demo: $(SAMPLE)/.done
 	rm -rf out/demo
 	$(BIN)/corpus run $(PIPELINE) --input '$(SAMPLE)/*' --output out/demo
-	@echo
-	@echo "corpus (kept documents): out/demo/data/"
-	@echo "rejected with reasons:   out/demo/rejected/   (corpus inspect out/demo --stage langid)"
-	@echo "funnel and counts:       out/demo/stats.json  (corpus stats out/demo)"
+	@echo "next: $(BIN)/corpus stats out/demo   |   $(BIN)/corpus inspect out/demo --stage gopher_quality -n 3"
 
 run: $(STAMP)
 	$(BIN)/corpus run $(PIPELINE) --input '$(INPUT)' --output $(OUTPUT)

@@ -143,3 +143,12 @@ def test_shared_crawl_languages(ray_session, shared_data, tmp_path):
     assert by_dir[("zh-CN", "zh")] >= 0.6 * dirs["zh-CN"]  # many zh-CN help pages are mostly untranslated English
     iana = [r for r in data if r["url"].startswith(("http://www.iana.org", "https://www.iana.org"))]
     assert len(iana) >= 10
+
+
+def test_extraction_time_bound_holds_inside_ray_workers(ray_session, sample_dir, tmp_path):
+    """SIGALRM only works on a worker's main thread: prove the bound is live where stages really run."""
+    recipe = tmp_path / "tiny-timeout.yaml"
+    recipe.write_text("stages:\n  - extract: {timeout_s: 0.000001}\n")
+    summary = run(str(recipe), [str(sample_dir / "sample-00000.warc.gz")], str(tmp_path / "o"))
+    extract = next(s for s in summary["stages"] if s["name"] == "extract")
+    assert extract["rejected"].get("extract.timeout", 0) >= 0.9 * extract["docs_in"] > 0
