@@ -1,7 +1,6 @@
 """A real 2-node Ray cluster (`ray start`): same curated bytes as the embedded run, work on both nodes."""
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path

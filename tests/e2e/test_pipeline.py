@@ -5,9 +5,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 

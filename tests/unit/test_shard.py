@@ -1,6 +1,5 @@
 """The shard processor: exact accounting, and one bad row quarantined without losing its batch."""
 
-import dataclasses
 import json
 
 import pyarrow as pa
