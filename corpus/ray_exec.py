@@ -61,16 +61,34 @@ class ShardWorker:
         return inp, stats, files, ray.get_runtime_context().get_node_id()
 
 
+@ray.remote
+class PackWorker:
+    def __init__(self, options) -> None:
+        from corpus.pack import run as pack_run
+
+        self.pack_run = pack_run
+        self.options = options
+        self.tokenizer = pack_run.load_tokenizer(options)
+
+    def process(self, data_file: str, out_dir: str) -> tuple[str, dict, dict[str, str], str]:
+        stats, files = self.pack_run.pack_shard(data_file, Path(out_dir), self.options, self.tokenizer)
+        return data_file, stats, files, ray.get_runtime_context().get_node_id()
+
+
+def gpus_available() -> int:
+    return int(ray.cluster_resources().get("GPU", 0))
+
+
 def run_shards(
-    recipe: Recipe,
-    schema: pa.Schema,
-    inputs: list[InputFile],
+    worker_cls,
+    init_args: tuple,
+    inputs: list,
     out_dir: Path,
     workers: int | None,
     num_cpus: float,
     num_gpus: float,
-    on_done: Callable[[InputFile, list[dict], dict[str, str], str], None],
-    on_failed: Callable[[InputFile, str], None],
+    on_done: Callable[..., None],
+    on_failed: Callable[..., None],
 ) -> None:
     """Process shards on a pool of actors. A shard whose worker crashes (a bug, an OOM kill) is reported
     through ``on_failed`` and its actor replaced; the other shards go on."""
@@ -79,7 +97,7 @@ def run_shards(
     available = int(ray.available_resources().get("CPU", 1) // max(num_cpus, 0.01)) or 1
     n = max(1, min(len(inputs), workers or available))
     opts = {"num_cpus": num_cpus, "num_gpus": num_gpus}
-    actors = [ShardWorker.options(**opts).remote(recipe, schema) for _ in range(n)]
+    actors = [worker_cls.options(**opts).remote(*init_args) for _ in range(n)]
     queue = list(inputs)
     pending: dict[ray.ObjectRef, tuple[ray.actor.ActorHandle, InputFile]] = {}
 
@@ -99,7 +117,7 @@ def run_shards(
             on_failed(inp, str(exc).strip().splitlines()[-1][:2000])
             ray.kill(actor)
             actors.remove(actor)
-            actor = ShardWorker.options(**opts).remote(recipe, schema)
+            actor = worker_cls.options(**opts).remote(*init_args)
             actors.append(actor)
         submit(actor)
     for actor in actors:

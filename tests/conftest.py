@@ -35,3 +35,13 @@ def ray_session():
     ray_exec.init(num_cpus=2)
     yield
     ray_exec.shutdown()
+
+
+@pytest.fixture(scope="session")
+def sample_run(ray_session, sample_dir, tmp_path_factory):
+    """The default recipe over the generated sample: the curated corpus later stages and tests read."""
+    from corpus.pipeline import run
+
+    out = tmp_path_factory.mktemp("run")
+    summary = run(str(ROOT / "pipelines" / "default.yaml"), [str(sample_dir / "*")], str(out))
+    return out, summary

@@ -39,13 +39,6 @@ def sink(out: Path, name: str):
     return ds.dataset(str(out / name), format="parquet").to_table()
 
 
-@pytest.fixture(scope="module")
-def sample_run(ray_session, sample_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    summary = run(RECIPE, [str(sample_dir / "*")], str(out))
-    return out, summary
-
-
 def test_counts_add_up_and_nothing_is_lost(sample_run, sample_dir):
     out, summary = sample_run
     stats = json.loads((out / "stats.json").read_text())

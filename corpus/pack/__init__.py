@@ -1,0 +1,1 @@
+"""Tokenize-and-pack: curated Parquet → fixed-length token sequences in Megatron and InternEvo formats."""

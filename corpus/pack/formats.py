@@ -1,0 +1,100 @@
+"""Writers and readers for packed shards.
+
+Megatron indexed dataset (what Megatron-LM, NeMo and GPT-NeoX read): ``.bin`` holds the tokens, ``.idx``
+holds ``MMIDIDX\\x00\\x00``, version 1 (<Q), dtype code (<B), sequence count (<Q), document count (<Q),
+int32 sequence lengths, int64 byte pointers into .bin, int64 document index. The reader below is written
+from that description, independently of the writer's code path.
+
+InternEvo: ``.bin`` of JSON lines ``{"tokens": [...]}`` and ``.bin.meta``, a NumPy array of
+(byte offset, token count) per line.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from pathlib import Path
+
+import numpy as np
+
+MAGIC = b"MMIDIDX\x00\x00"
+DTYPES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 6: np.float64, 7: np.float32, 8: np.uint16}
+
+
+def _ext(prefix: Path, ext: str) -> Path:
+    """prefix + extension (prefixes contain dots, so with_suffix would cut them)."""
+    return Path(f"{prefix}{ext}")
+
+
+def token_dtype(vocab_size: int) -> tuple[int, type]:
+    return (8, np.uint16) if vocab_size <= 65535 else (4, np.int32)
+
+
+def write_megatron(prefix: Path, tokens: np.ndarray, vocab_size: int) -> list[Path]:
+    code, dtype = token_dtype(vocab_size)
+    data = np.ascontiguousarray(tokens, dtype=dtype)
+    n, length = data.shape if data.ndim == 2 else (0, 0)
+    bin_path, idx_path = _ext(prefix, ".bin"), _ext(prefix, ".idx")
+    bin_path.write_bytes(data.tobytes())
+    sizes = np.full(n, length, dtype=np.int32)
+    pointers = np.arange(n, dtype=np.int64) * length * np.dtype(dtype).itemsize
+    doc_idx = np.arange(n + 1, dtype=np.int64)
+    with open(idx_path, "wb") as fh:
+        fh.write(MAGIC + struct.pack("<Q", 1) + struct.pack("<B", code))
+        fh.write(struct.pack("<Q", n) + struct.pack("<Q", len(doc_idx)))
+        fh.write(sizes.tobytes() + pointers.tobytes() + doc_idx.tobytes())
+    return [bin_path, idx_path]
+
+
+class MegatronReader:
+    """Memory-mapped reader of a Megatron ``.idx``/``.bin`` pair."""
+
+    def __init__(self, prefix: str | Path) -> None:
+        prefix = Path(prefix)
+        idx = np.memmap(_ext(prefix, ".idx"), dtype=np.uint8, mode="r")
+        if bytes(idx[:9]) != MAGIC:
+            raise ValueError(f"{prefix}.idx: not a Megatron index (bad magic)")
+        (version,) = struct.unpack("<Q", bytes(idx[9:17]))
+        if version != 1:
+            raise ValueError(f"{prefix}.idx: unsupported version {version}")
+        self.dtype = DTYPES[idx[17]]
+        n, n_docs = struct.unpack("<QQ", bytes(idx[18:34]))
+        off = 34
+        self.sizes = np.frombuffer(idx, dtype=np.int32, count=n, offset=off)
+        off += 4 * n
+        self.pointers = np.frombuffer(idx, dtype=np.int64, count=n, offset=off)
+        off += 8 * n
+        self.doc_idx = np.frombuffer(idx, dtype=np.int64, count=n_docs, offset=off)
+        self.bin = np.memmap(_ext(prefix, ".bin"), dtype=self.dtype, mode="r")
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        start = int(self.pointers[i]) // np.dtype(self.dtype).itemsize
+        return self.bin[start : start + int(self.sizes[i])]
+
+
+def write_internevo(prefix: Path, tokens: np.ndarray) -> list[Path]:
+    bin_path = _ext(prefix, ".bin")
+    meta_path = _ext(prefix, ".bin.meta")
+    meta = []
+    offset = 0
+    with open(bin_path, "wb") as fh:
+        for row in tokens:
+            line = (json.dumps({"tokens": row.tolist()}) + "\n").encode()
+            meta.append((offset, len(row)))
+            fh.write(line)
+            offset += len(line)
+    with open(meta_path, "wb") as fh:
+        np.save(fh, np.array(meta, dtype=np.int64).reshape(-1, 2))
+    return [bin_path, meta_path]
+
+
+def read_internevo(prefix: Path, i: int) -> list[int]:
+    bin_path = _ext(prefix, ".bin")
+    meta = np.load(_ext(prefix, ".bin.meta"))
+    offset, _ = meta[i]
+    with open(bin_path, "rb") as fh:
+        fh.seek(int(offset))
+        return json.loads(fh.readline())["tokens"]

@@ -1,0 +1,206 @@
+"""`corpus pack`: tokenize curated Parquet and pack it, one Ray actor per data shard.
+
+Each curated shard becomes ``PACKED/<shard>.megatron.{bin,idx}``, ``<shard>.internevo.bin{,.meta}`` and
+``<shard>.seqs.parquet`` (per sample: the ids of the documents in it, where each segment starts inside
+its document, ``cu_seqlens``, padding), so every training sequence traces back to its documents. A shard
+is committed by its marker under ``_shards/``: a re-run skips it. Documents stream in windows of
+``window_docs`` (memory bounded); in concat mode the partial tail of a window carries into the next one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus.pack import formats, packing
+from corpus.pack.tokenizer import LoadedTokenizer, load
+
+FORMATS = ("megatron", "internevo")
+
+
+@dataclasses.dataclass(frozen=True)
+class PackOptions:
+    tokenizer: str = "deepseek"
+    seq_len: int = 2048
+    mode: str = "bfd"  # bfd | concat
+    formats: tuple[str, ...] = FORMATS
+    eos_token: str | None = None
+    window_docs: int = 4096
+    batch_size: int = 256
+
+    def validate(self) -> None:
+        if self.mode not in ("bfd", "concat"):
+            raise ValueError(f"--mode must be bfd or concat, got {self.mode!r}")
+        if self.seq_len < 8:
+            raise ValueError(f"--seq-len must be at least 8, got {self.seq_len}")
+        bad = set(self.formats) - set(FORMATS)
+        if bad:
+            raise ValueError(f"unknown format(s) {sorted(bad)}; choose from megatron, internevo, both")
+
+
+def load_tokenizer(options: PackOptions) -> LoadedTokenizer:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+    return load(options.tokenizer, options.eos_token)
+
+
+def device() -> str:
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _windows(data_file: str, options: PackOptions, tok: LoadedTokenizer):
+    """Yield (doc ids, token arrays with EOS) in windows of documents, tokenized in batches."""
+    pf = pq.ParquetFile(data_file)
+    ids: list[str] = []
+    docs: list[np.ndarray] = []
+    for batch in pf.iter_batches(batch_size=options.batch_size, columns=["id", "text"]):
+        texts = batch.column("text").to_pylist()
+        encoded = tok.tokenizer.encode_batch([t or "" for t in texts], add_special_tokens=False)
+        for doc_id, enc in zip(batch.column("id").to_pylist(), encoded):
+            arr = np.empty(len(enc.ids) + 1, dtype=np.int64)
+            arr[:-1] = enc.ids
+            arr[-1] = tok.eos_id
+            ids.append(doc_id)
+            docs.append(arr)
+        if len(docs) >= options.window_docs:
+            yield ids, docs
+            ids, docs = [], []
+    if docs:
+        yield ids, docs
+
+
+def _tail_pieces(ids: list[str], starts: list[int], docs: list[np.ndarray], cut: int) -> list[tuple[str, int, np.ndarray]]:
+    """The pieces of documents after stream position ``cut`` (what did not fill a whole sample)."""
+    pieces, pos = [], 0
+    for doc_id, start, d in zip(ids, starts, docs):
+        if pos + len(d) > cut:
+            skip = max(0, cut - pos)
+            pieces.append((doc_id, start + skip, d[skip:]))
+        pos += len(d)
+    return pieces
+
+
+def pack_shard(data_file: str, out_dir: Path, options: PackOptions, tok: LoadedTokenizer) -> tuple[dict, dict[str, str]]:
+    shard = Path(data_file).stem
+    dev = device()
+    capacity = options.seq_len + 1
+    rows: list[np.ndarray] = []
+    side = {"doc_ids": [], "doc_starts": [], "cu_seqlens": [], "padding": []}
+    stats = {"docs": 0, "tokens": 0, "samples": 0, "padding": 0, "dropped_tail_tokens": 0, "device": dev}
+    carry: list[tuple[str, int, np.ndarray]] = []  # concat: (doc id, start in doc, tokens) not yet in a sample
+    t0 = time.perf_counter()
+    for ids, docs in _windows(data_file, options, tok):
+        stats["docs"] += len(docs)
+        stats["tokens"] += sum(len(d) for d in docs)
+        starts = [0] * len(docs)
+        if options.mode == "concat":
+            ids = [c[0] for c in carry] + ids
+            starts = [c[1] for c in carry] + starts
+            docs = [c[2] for c in carry] + docs
+            packed = packing.pack_concat(docs, capacity, dev)
+            carry = _tail_pieces(ids, starts, docs, len(packed.tokens) * capacity)
+        else:
+            packed = packing.pack_bfd(docs, capacity, tok.eos_id, dev)
+            stats["padding"] += packed.padding
+        rows.append(packed.tokens)
+        for segs in packed.segments:
+            side["doc_ids"].append([ids[s.doc] for s in segs])
+            side["doc_starts"].append([starts[s.doc] + s.start for s in segs])
+            side["cu_seqlens"].append(np.cumsum([0] + [s.length for s in segs]).astype(np.int32).tolist())
+            side["padding"].append(capacity - sum(s.length for s in segs))
+    stats["dropped_tail_tokens"] = sum(len(c[2]) for c in carry)
+    tokens = np.concatenate(rows) if rows else np.zeros((0, capacity), dtype=np.int64)
+    stats["samples"] = len(tokens)
+    stats["wall_s"] = round(time.perf_counter() - t0, 3)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: dict[str, str] = {}
+    tmp = out_dir / f".{shard}.tmp"
+    tmp.mkdir(exist_ok=True)
+    written: list[Path] = []
+    if "megatron" in options.formats:
+        written += formats.write_megatron(tmp / f"{shard}.megatron", tokens, tok.vocab_size)
+    if "internevo" in options.formats:
+        written += formats.write_internevo(tmp / f"{shard}.internevo", tokens)
+    table = pa.table({"sample": np.arange(len(tokens), dtype=np.int64), **{k: v for k, v in side.items()}},
+                     schema=pa.schema([("sample", pa.int64()), ("doc_ids", pa.list_(pa.string())), ("doc_starts", pa.list_(pa.int32())),
+                                       ("cu_seqlens", pa.list_(pa.int32())), ("padding", pa.int32())]))
+    pq.write_table(table, tmp / f"{shard}.seqs.parquet", compression="zstd")
+    written.append(tmp / f"{shard}.seqs.parquet")
+    for p in written:
+        final = out_dir / p.name
+        os.replace(p, final)
+        files[p.name] = str(final)
+    tmp.rmdir()
+    return stats, files
+
+
+def _sha256(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = None, workers: int | None = None,
+         log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> dict:
+    from corpus import ray_exec
+
+    options.validate()
+    tok = load_tokenizer(options)  # fail fast, before Ray starts, on a bad tokenizer
+    data = sorted(str(p) for p in (Path(corpus_dir) / "data").glob("*.parquet"))
+    if not data:
+        raise ValueError(f"{corpus_dir}/data has no Parquet shards: is it the --output of a finished `corpus run`?")
+    out_dir = Path(out).resolve()
+    fingerprint = hashlib.sha256(json.dumps([dataclasses.asdict(options), tok.sha256]).encode()).hexdigest()[:16]
+    markers = out_dir / "_shards"
+    results: dict[str, dict] = {}
+    todo = []
+    for f in data:
+        m = markers / f"{Path(f).stem}.json"
+        done = json.loads(m.read_text()) if m.is_file() else None
+        if done and done.get("fingerprint") == fingerprint and all(Path(x).exists() for x in done["files"].values()):
+            results[f] = done
+        else:
+            todo.append(f)
+    where = ray_exec.init(address)
+    gpus = 1 if ray_exec.gpus_available() else 0
+    log(f"pack: {len(data)} shard(s), tokenizer {tok.path} (vocab {tok.vocab_size:,}), seq_len {options.seq_len}, "
+        f"mode {options.mode}, on {where}{' with GPUs' if gpus else ''}")
+
+    def on_done(data_file, stats, files, node):
+        payload = {"fingerprint": fingerprint, "source": data_file, "stats": stats, "files": files, "node": node}
+        markers.mkdir(parents=True, exist_ok=True)
+        (markers / f"{Path(data_file).stem}.json").write_text(json.dumps(payload, indent=1))
+        results[data_file] = payload
+        log(f"[{len(results)}/{len(data)}] {Path(data_file).stem}: {stats['docs']:,} docs → {stats['samples']:,} samples "
+            f"({stats['tokens']:,} tokens, {stats['padding']:,} padding, on {stats['device']})")
+
+    failed: list[dict] = []
+
+    def on_failed(data_file, error):
+        failed.append({"source": data_file, "error": error})
+        log(f"[failed] {Path(data_file).stem}: {error}")
+
+    ray_exec.run_shards(ray_exec.PackWorker, (options,), todo, out_dir, workers, 1.0, gpus, on_done, on_failed)
+    totals = {k: sum(r["stats"][k] for r in results.values()) for k in ("docs", "tokens", "samples", "padding", "dropped_tail_tokens")}
+    manifest = {
+        "tokenizer": {"path": tok.path, "sha256": tok.sha256, "vocab_size": tok.vocab_size, "eos_id": tok.eos_id},
+        "options": dataclasses.asdict(options), "fingerprint": fingerprint, "totals": totals, "failed": failed,
+        "shards": [{"source": f, "stats": results[f]["stats"],
+                    "files": {n: {"path": Path(p).name, "sha256": _sha256(p)} for n, p in sorted(results[f]["files"].items())}}
+                   for f in data if f in results],
+    }
+    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    return manifest

@@ -1,0 +1,97 @@
+"""Packing arithmetic and the on-disk formats, checked against their definitions."""
+
+import json
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from corpus.pack.formats import MegatronReader, read_internevo, write_internevo, write_megatron
+from corpus.pack.packing import pack_bfd, pack_concat, position_ids
+from corpus.pack.tokenizer import TokenizerError, load
+
+
+def random_docs(n=60, seed=3, cap=64):
+    rng = np.random.default_rng(seed)
+    return [rng.integers(1, 1000, size=int(rng.integers(1, 3 * cap))) for _ in range(n)]
+
+
+def rebuild(packed, docs):
+    """Reassemble each document from the segments; samples are read left to right."""
+    parts = {}
+    for row, segs in zip(packed.tokens, packed.segments):
+        pos = 0
+        for s in segs:
+            parts.setdefault(s.doc, []).append((s.start, row[pos : pos + s.length]))
+            pos += s.length
+    return {d: np.concatenate([p for _, p in sorted(v, key=lambda x: x[0])]) for d, v in parts.items()}
+
+
+def test_bfd_keeps_every_token_and_splits_only_long_documents():
+    cap = 64
+    docs = random_docs(cap=cap)
+    packed = pack_bfd(docs, cap, pad_id=0)
+    assert packed.tokens.shape[1] == cap
+    again = rebuild(packed, docs)
+    assert all(np.array_equal(again[i], d) for i, d in enumerate(docs))
+    pieces = {}
+    for segs in packed.segments:
+        assert sum(s.length for s in segs) <= cap
+        for s in segs:
+            pieces[s.doc] = pieces.get(s.doc, 0) + 1
+    assert all(pieces[i] == 1 for i, d in enumerate(docs) if len(d) <= cap)
+    assert packed.padding == packed.tokens.size - sum(len(d) for d in docs)
+    # best fit beats one document per sample by a wide margin
+    assert len(packed.tokens) < 0.8 * sum(max(1, -(-len(d) // cap)) for d in docs)
+
+
+def test_concat_cuts_the_stream_and_counts_the_tail():
+    cap = 64
+    docs = random_docs(cap=cap)
+    packed = pack_concat(docs, cap)
+    stream = np.concatenate(docs)
+    assert np.array_equal(packed.tokens.reshape(-1), stream[: packed.tokens.size])
+    assert packed.dropped_tail == len(stream) - packed.tokens.size < cap
+    for row, segs in zip(packed.tokens, packed.segments):
+        assert sum(s.length for s in segs) == cap
+        assert np.array_equal(row[: segs[0].length], docs[segs[0].doc][segs[0].start : segs[0].start + segs[0].length])
+
+
+def test_position_ids_restart_at_boundaries():
+    assert position_ids(torch.tensor([0, 3, 5, 8]), 8).tolist() == [0, 1, 2, 0, 1, 0, 1, 2]
+
+
+def test_megatron_index_matches_the_format(tmp_path):
+    tokens = np.arange(3 * 9, dtype=np.int64).reshape(3, 9) + 70000  # > uint16: int32 storage
+    write_megatron(tmp_path / "s.megatron", tokens, vocab_size=129280)
+    raw = (tmp_path / "s.megatron.idx").read_bytes()
+    assert raw[:9] == b"MMIDIDX\x00\x00"
+    version, code, n, n_docs = struct.unpack("<QBQQ", raw[9:34])
+    assert (version, code, n, n_docs) == (1, 4, 3, 4)
+    sizes = np.frombuffer(raw, np.int32, 3, 34)
+    pointers = np.frombuffer(raw, np.int64, 3, 34 + 12)
+    assert sizes.tolist() == [9, 9, 9] and pointers.tolist() == [0, 36, 72]
+    r = MegatronReader(tmp_path / "s.megatron")
+    assert [r[i].tolist() for i in range(len(r))] == tokens.tolist()
+    write_megatron(tmp_path / "small.megatron", tokens - 70000, vocab_size=32000)
+    assert MegatronReader(tmp_path / "small.megatron").dtype == np.uint16
+
+
+def test_internevo_roundtrip(tmp_path):
+    tokens = np.arange(20).reshape(4, 5)
+    write_internevo(tmp_path / "s.internevo", tokens)
+    assert read_internevo(tmp_path / "s.internevo", 2) == [10, 11, 12, 13, 14]
+    first = (tmp_path / "s.internevo.bin").read_text().splitlines()[0]
+    assert json.loads(first) == {"tokens": [0, 1, 2, 3, 4]}
+    assert np.load(tmp_path / "s.internevo.bin.meta").shape == (4, 2)
+
+
+def test_tokenizer_errors(tmp_path):
+    with pytest.raises(TokenizerError, match="shipped names: deepseek"):
+        load(str(tmp_path / "nope"))
+    (tmp_path / "tokenizer.json").write_text("{}")
+    with pytest.raises(TokenizerError, match="not a Hugging Face tokenizer.json"):
+        load(str(tmp_path))
+    tok = load("deepseek")
+    assert tok.vocab_size == 129280 and tok.eos_id == tok.tokenizer.token_to_id("<｜end▁of▁sentence｜>")
