@@ -94,12 +94,15 @@ def run_shards(
     through ``on_failed`` and its actor replaced; the other shards go on."""
     if not inputs:
         return
-    available = int(ray.available_resources().get("CPU", 1) // max(num_cpus, 0.01)) or 1
+    free = ray.available_resources()
+    available = int(free.get("CPU", 1) // max(num_cpus, 0.01)) or 1
+    if num_gpus:  # an actor that cannot get its GPU would wait forever, and so would the shards queued on it
+        available = min(available, int(free.get("GPU", 0) // num_gpus)) or 1
     n = max(1, min(len(inputs), workers or available))
     opts = {"num_cpus": num_cpus, "num_gpus": num_gpus}
     actors = [worker_cls.options(**opts).remote(*init_args) for _ in range(n)]
     queue = list(inputs)
-    pending: dict[ray.ObjectRef, tuple[ray.actor.ActorHandle, InputFile]] = {}
+    pending: dict[ray.ObjectRef, tuple[ray.actor.ActorHandle, object]] = {}
 
     def submit(actor) -> None:
         if queue:
