@@ -30,20 +30,38 @@ def token_dtype(vocab_size: int) -> tuple[int, type]:
     return (8, np.uint16) if vocab_size <= 65535 else (4, np.int32)
 
 
+class MegatronWriter:
+    """Appends samples of one length to ``.bin`` as they are packed; writes ``.idx`` on close."""
+
+    def __init__(self, prefix: Path, vocab_size: int) -> None:
+        self.code, self.dtype = token_dtype(vocab_size)
+        self.bin_path, self.idx_path = _ext(prefix, ".bin"), _ext(prefix, ".idx")
+        self.fh = open(self.bin_path, "wb")
+        self.n = 0
+        self.length = 0
+
+    def add(self, tokens: np.ndarray) -> None:
+        if len(tokens):
+            self.length = tokens.shape[1]
+            self.fh.write(np.ascontiguousarray(tokens, dtype=self.dtype).tobytes())
+            self.n += len(tokens)
+
+    def close(self) -> list[Path]:
+        self.fh.close()
+        sizes = np.full(self.n, self.length, dtype=np.int32)
+        pointers = np.arange(self.n, dtype=np.int64) * self.length * np.dtype(self.dtype).itemsize
+        doc_idx = np.arange(self.n + 1, dtype=np.int64)
+        with open(self.idx_path, "wb") as fh:
+            fh.write(MAGIC + struct.pack("<Q", 1) + struct.pack("<B", self.code))
+            fh.write(struct.pack("<Q", self.n) + struct.pack("<Q", len(doc_idx)))
+            fh.write(sizes.tobytes() + pointers.tobytes() + doc_idx.tobytes())
+        return [self.bin_path, self.idx_path]
+
+
 def write_megatron(prefix: Path, tokens: np.ndarray, vocab_size: int) -> list[Path]:
-    code, dtype = token_dtype(vocab_size)
-    data = np.ascontiguousarray(tokens, dtype=dtype)
-    n, length = data.shape if data.ndim == 2 else (0, 0)
-    bin_path, idx_path = _ext(prefix, ".bin"), _ext(prefix, ".idx")
-    bin_path.write_bytes(data.tobytes())
-    sizes = np.full(n, length, dtype=np.int32)
-    pointers = np.arange(n, dtype=np.int64) * length * np.dtype(dtype).itemsize
-    doc_idx = np.arange(n + 1, dtype=np.int64)
-    with open(idx_path, "wb") as fh:
-        fh.write(MAGIC + struct.pack("<Q", 1) + struct.pack("<B", code))
-        fh.write(struct.pack("<Q", n) + struct.pack("<Q", len(doc_idx)))
-        fh.write(sizes.tobytes() + pointers.tobytes() + doc_idx.tobytes())
-    return [bin_path, idx_path]
+    w = MegatronWriter(prefix, vocab_size)
+    w.add(tokens)
+    return w.close()
 
 
 class MegatronReader:
@@ -75,20 +93,33 @@ class MegatronReader:
         return self.bin[start : start + int(self.sizes[i])]
 
 
-def write_internevo(prefix: Path, tokens: np.ndarray) -> list[Path]:
-    bin_path = _ext(prefix, ".bin")
-    meta_path = _ext(prefix, ".bin.meta")
-    meta = []
-    offset = 0
-    with open(bin_path, "wb") as fh:
+class InternEvoWriter:
+    """Appends one JSON line per sample to ``.bin``; writes the (offset, length) ``.bin.meta`` on close."""
+
+    def __init__(self, prefix: Path) -> None:
+        self.bin_path, self.meta_path = _ext(prefix, ".bin"), _ext(prefix, ".bin.meta")
+        self.fh = open(self.bin_path, "wb")
+        self.meta: list[tuple[int, int]] = []
+        self.offset = 0
+
+    def add(self, tokens: np.ndarray) -> None:
         for row in tokens:
             line = (json.dumps({"tokens": row.tolist()}) + "\n").encode()
-            meta.append((offset, len(row)))
-            fh.write(line)
-            offset += len(line)
-    with open(meta_path, "wb") as fh:
-        np.save(fh, np.array(meta, dtype=np.int64).reshape(-1, 2))
-    return [bin_path, meta_path]
+            self.meta.append((self.offset, len(row)))
+            self.fh.write(line)
+            self.offset += len(line)
+
+    def close(self) -> list[Path]:
+        self.fh.close()
+        with open(self.meta_path, "wb") as fh:
+            np.save(fh, np.array(self.meta, dtype=np.int64).reshape(-1, 2))
+        return [self.bin_path, self.meta_path]
+
+
+def write_internevo(prefix: Path, tokens: np.ndarray) -> list[Path]:
+    w = InternEvoWriter(prefix)
+    w.add(tokens)
+    return w.close()
 
 
 def read_internevo(prefix: Path, i: int) -> list[int]:

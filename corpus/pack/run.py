@@ -26,6 +26,8 @@ from corpus.pack import formats, packing
 from corpus.pack.tokenizer import LoadedTokenizer, load
 
 FORMATS = ("megatron", "internevo")
+SIDECAR = pa.schema([("sample", pa.int64()), ("doc_ids", pa.list_(pa.string())), ("doc_starts", pa.list_(pa.int32())),
+                     ("cu_seqlens", pa.list_(pa.int32())), ("padding", pa.int32())])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -95,12 +97,19 @@ def pack_shard(data_file: str, out_dir: Path, options: PackOptions, tok: LoadedT
     shard = Path(data_file).stem
     dev = device()
     capacity = options.seq_len + 1
-    rows: list[np.ndarray] = []
-    side = {"doc_ids": [], "doc_starts": [], "cu_seqlens": [], "padding": []}
     stats = {"docs": 0, "tokens": 0, "samples": 0, "padding": 0, "dropped_tail_tokens": 0, "device": dev}
     carry: list[tuple[str, int, np.ndarray]] = []  # concat: (doc id, start in doc, tokens) not yet in a sample
+    tmp = out_dir / f".{shard}.tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    writers = []
+    if "megatron" in options.formats:
+        writers.append(formats.MegatronWriter(tmp / f"{shard}.megatron", tok.vocab_size))
+    if "internevo" in options.formats:
+        writers.append(formats.InternEvoWriter(tmp / f"{shard}.internevo"))
+    sidecar_path = tmp / f"{shard}.seqs.parquet"
+    sidecar = pq.ParquetWriter(sidecar_path, SIDECAR, compression="zstd")
     t0 = time.perf_counter()
-    for ids, docs in _windows(data_file, options, tok):
+    for ids, docs in _windows(data_file, options, tok):  # memory: one window of documents and its samples
         stats["docs"] += len(docs)
         stats["tokens"] += sum(len(d) for d in docs)
         starts = [0] * len(docs)
@@ -113,30 +122,23 @@ def pack_shard(data_file: str, out_dir: Path, options: PackOptions, tok: LoadedT
         else:
             packed = packing.pack_bfd(docs, capacity, tok.eos_id, dev)
             stats["padding"] += packed.padding
-        rows.append(packed.tokens)
-        for segs in packed.segments:
-            side["doc_ids"].append([ids[s.doc] for s in segs])
-            side["doc_starts"].append([starts[s.doc] + s.start for s in segs])
-            side["cu_seqlens"].append(np.cumsum([0] + [s.length for s in segs]).astype(np.int32).tolist())
-            side["padding"].append(capacity - sum(s.length for s in segs))
+        for w in writers:
+            w.add(packed.tokens)
+        segs_all = packed.segments
+        sidecar.write_table(pa.table({
+            "sample": np.arange(stats["samples"], stats["samples"] + len(segs_all), dtype=np.int64),
+            "doc_ids": [[ids[s.doc] for s in segs] for segs in segs_all],
+            "doc_starts": [[starts[s.doc] + s.start for s in segs] for segs in segs_all],
+            "cu_seqlens": [np.cumsum([0] + [s.length for s in segs]).tolist() for segs in segs_all],
+            "padding": [capacity - sum(s.length for s in segs) for segs in segs_all],
+        }, schema=SIDECAR))
+        stats["samples"] += len(segs_all)
     stats["dropped_tail_tokens"] = sum(len(c[2]) for c in carry)
-    tokens = np.concatenate(rows) if rows else np.zeros((0, capacity), dtype=np.int64)
-    stats["samples"] = len(tokens)
+    written = [p for w in writers for p in w.close()]
+    sidecar.close()
+    written.append(sidecar_path)
     stats["wall_s"] = round(time.perf_counter() - t0, 3)
-    out_dir.mkdir(parents=True, exist_ok=True)
     files: dict[str, str] = {}
-    tmp = out_dir / f".{shard}.tmp"
-    tmp.mkdir(exist_ok=True)
-    written: list[Path] = []
-    if "megatron" in options.formats:
-        written += formats.write_megatron(tmp / f"{shard}.megatron", tokens, tok.vocab_size)
-    if "internevo" in options.formats:
-        written += formats.write_internevo(tmp / f"{shard}.internevo", tokens)
-    table = pa.table({"sample": np.arange(len(tokens), dtype=np.int64), **{k: v for k, v in side.items()}},
-                     schema=pa.schema([("sample", pa.int64()), ("doc_ids", pa.list_(pa.string())), ("doc_starts", pa.list_(pa.int32())),
-                                       ("cu_seqlens", pa.list_(pa.int32())), ("padding", pa.int32())]))
-    pq.write_table(table, tmp / f"{shard}.seqs.parquet", compression="zstd")
-    written.append(tmp / f"{shard}.seqs.parquet")
     for p in written:
         final = out_dir / p.name
         os.replace(p, final)
