@@ -26,7 +26,7 @@ def fingerprint(recipe: Recipe) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: str | Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -115,7 +115,7 @@ def run(
     for r in ordered:
         for sink, f in sorted(r["files"].items()):
             p = Path(f)
-            outputs.append({"sink": sink, "path": str(p.relative_to(out_dir)), "bytes": p.stat().st_size, "sha256": _sha256(p)})
+            outputs.append({"sink": sink, "path": str(p.relative_to(out_dir)), "bytes": p.stat().st_size, "sha256": sha256_file(p)})
     manifest = {
         "pipeline": recipe.name,
         "recipe_path": recipe.path,

@@ -23,6 +23,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.pack import formats, packing
+from corpus.pipeline import sha256_file
+from corpus.shard import read_marker, write_marker
 from corpus.pack.tokenizer import LoadedTokenizer, load
 
 FORMATS = ("megatron", "internevo")
@@ -147,14 +149,6 @@ def pack_shard(data_file: str, out_dir: Path, options: PackOptions, tok: LoadedT
     return stats, files
 
 
-def _sha256(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = None, workers: int | None = None,
          log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> dict:
     from corpus import ray_exec
@@ -166,13 +160,11 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
         raise ValueError(f"{corpus_dir}/data has no Parquet shards: is it the --output of a finished `corpus run`?")
     out_dir = Path(out).resolve()
     fingerprint = hashlib.sha256(json.dumps([dataclasses.asdict(options), tok.sha256]).encode()).hexdigest()[:16]
-    markers = out_dir / "_shards"
     results: dict[str, dict] = {}
     todo = []
     for f in data:
-        m = markers / f"{Path(f).stem}.json"
-        done = json.loads(m.read_text()) if m.is_file() else None
-        if done and done.get("fingerprint") == fingerprint and all(Path(x).exists() for x in done["files"].values()):
+        done = read_marker(out_dir, Path(f).stem, fingerprint)
+        if done:
             results[f] = done
         else:
             todo.append(f)
@@ -183,8 +175,7 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
 
     def on_done(data_file, stats, files, node):
         payload = {"fingerprint": fingerprint, "source": data_file, "stats": stats, "files": files, "node": node}
-        markers.mkdir(parents=True, exist_ok=True)
-        (markers / f"{Path(data_file).stem}.json").write_text(json.dumps(payload, indent=1))
+        write_marker(out_dir, Path(data_file).stem, payload)
         results[data_file] = payload
         log(f"[{len(results)}/{len(data)}] {Path(data_file).stem}: {stats['docs']:,} docs → {stats['samples']:,} samples "
             f"({stats['tokens']:,} tokens, {stats['padding']:,} padding, on {stats['device']})")
@@ -201,7 +192,7 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
         "tokenizer": {"path": tok.path, "sha256": tok.sha256, "vocab_size": tok.vocab_size, "eos_id": tok.eos_id},
         "options": dataclasses.asdict(options), "fingerprint": fingerprint, "totals": totals, "failed": failed,
         "shards": [{"source": f, "stats": results[f]["stats"],
-                    "files": {n: {"path": Path(p).name, "sha256": _sha256(p)} for n, p in sorted(results[f]["files"].items())}}
+                    "files": {n: {"path": Path(p).name, "sha256": sha256_file(p)} for n, p in sorted(results[f]["files"].items())}}
                    for f in data if f in results],
     }
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
