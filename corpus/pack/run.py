@@ -155,7 +155,7 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
 
     options.validate()
     tok = load_tokenizer(options)  # fail fast, before Ray starts, on a bad tokenizer
-    data = sorted(str(p) for p in (Path(corpus_dir) / "data").glob("*.parquet"))
+    data = sorted(str(p) for p in (Path(corpus_dir).resolve() / "data").glob("*.parquet"))  # absolute: read on any node
     if not data:
         raise ValueError(f"{corpus_dir}/data has no Parquet shards: is it the --output of a finished `corpus run`?")
     out_dir = Path(out).resolve()
