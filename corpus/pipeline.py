@@ -97,8 +97,9 @@ def run(
     ray_exec.run_shards(ray_exec.ShardWorker, (recipe, schema), todo, out_dir, workers, max_cpus, max_gpus, on_done, on_failed)
 
     ordered = [results[inp.shard] for inp in files if inp.shard in results]
-    stages = [s.to_dict() for s in merge_all([r["stats"] for r in ordered])]
-    unbalanced = [s["name"] for s in stages if s["docs_in"] != s["docs_out"] + sum(s["rejected"].values()) + s["errors"]]
+    merged = merge_all([r["stats"] for r in ordered])
+    unbalanced = [s.name for s in merged if not s.balanced()]
+    stages = [s.to_dict() for s in merged]
     if unbalanced:
         raise RuntimeError(f"internal error: counts do not add up for stages {unbalanced}; please report it with {out_dir}/stats.json")
     summary = {

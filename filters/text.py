@@ -3,9 +3,10 @@
 English words follow the conventions of the tokenizers Gopher-style filters are run with (datatrove uses
 spaCy's English rules): text is split on whitespace, leading and trailing punctuation marks become tokens
 of their own, "n't"/"'s"-style clitics and hyphens between letters are split off, abbreviations keep their
-period. It is a few regexes per chunk, so rules stay near free next to extraction. Chinese has no spaces: every Han character counts as a word (the
-unit Chinese corpora report lengths in), runs of Latin text inside it are tokenised as English, and
-CJK sentence punctuation ends sentences. A rule never counts spaces to measure Chinese.
+period. It is a few regexes per chunk, so rules stay near free next to extraction. Chinese has no spaces:
+every Han character counts as a word (the unit Chinese corpora report lengths in), runs of Latin text
+inside it are tokenised as English, and CJK sentence punctuation ends sentences. A rule never counts
+spaces to measure Chinese.
 """
 
 from __future__ import annotations
@@ -28,13 +29,13 @@ _INFIX = re.compile(
     r"|(?<=[a-z])(\.)(?=[A-Z])"  # oCell.Formula
 )
 _SPECIAL = {"cannot": ["can", "not"], "Cannot": ["Can", "not"]}
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]")
-_HAN_OR_OTHER = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]|[^\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef]+")
+_HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"  # CJK ideographs, ext. A-F, compatibility
+_HAN = re.compile(f"[{_HAN_CLASS}]")
+_HAN_OR_OTHER = re.compile(f"[{_HAN_CLASS}]|[^{_HAN_CLASS}]+")
 _SENT_MARKS = set(".!?。！？｡．‼⁇⁈⁉؟।")
 
 PUNCTUATION = set("!/—”:％１〈&(、━\\【#%「」，】；+^]~“《„';’{|∶´[=-`*．（–？！：$～«〉,><》)?）。…@_.\"}►»")
 PUNCTUATION |= {chr(x) for a, b in ((0, 9), (11, 13), (13, 32), (127, 160)) for x in range(a, b)}
-TERMINAL_PUNCTUATION = tuple(".!?。！？；…\"'”’」』") + ("⁈", "﹗", "．")
 
 STOP_WORDS = {
     # Gopher's eight English stop words (Rae et al. 2021, §A.1.1)
