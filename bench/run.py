@@ -79,13 +79,17 @@ def bare_trafilatura(pages: list[tuple[str, bytes]]) -> float:
     return time.perf_counter() - t0
 
 
+def spine(inputs: list[str], out: Path, *extra: str) -> None:
+    """`corpus run pipelines/spine.yaml` into a fresh folder."""
+    shutil.rmtree(out, ignore_errors=True)
+    subprocess.run([str(Path(sys.executable).parent / "corpus"), "run", str(ROOT / "pipelines/spine.yaml"), "--input", *inputs,
+                    "--output", str(out), *extra], check=True, capture_output=True, text=True)
+
+
 def ours(folder: Path) -> dict:
     out = OUT / "ours"
-    shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "corpus"), "run", str(ROOT / "pipelines/spine.yaml"),
-                    "--input", str(folder / "*.warc.gz"), "--output", str(out), "--workers", "1"],
-                   check=True, capture_output=True, text=True)
+    spine([str(folder / "*.warc.gz")], out, "--workers", "1")
     wall = time.perf_counter() - t0
     stats = json.loads((out / "stats.json").read_text())
     extract = next(s for s in stats["stages"] if s["name"] == "extract")
@@ -148,9 +152,7 @@ def english_docs(inputs: list[str], name: str) -> list[dict]:
     import pyarrow.dataset as ds
 
     out = OUT / f"spine-{name}"
-    shutil.rmtree(out, ignore_errors=True)
-    subprocess.run([str(Path(sys.executable).parent / "corpus"), "run", str(ROOT / "pipelines/spine.yaml"), "--input", *inputs,
-                    "--output", str(out)], check=True, capture_output=True, text=True)
+    spine(inputs, out)
     rows = ds.dataset(str(out / "data"), format="parquet").to_table(columns=["id", "text", "lang"]).to_pylist()
     return [r for r in rows if r["lang"] == "en"]
 
