@@ -44,6 +44,40 @@ def versions() -> dict[str, str]:
     return out
 
 
+def _label(seg: shard_mod.Segment) -> str:
+    return f" after {seg.entering.stage_name}" if seg.entering else ""
+
+
+def _plan_global(step, ready: list, previous: dict[str, dict], out_dir: Path, fp: str, resume: bool,
+                 plans: dict[str, dict], log: Callable[[str], None]) -> str:
+    """Plan a global stage over the fingerprints of every shard that finished the segment before it.
+
+    The plan's fingerprint covers the recipe and the commit records of those shards, so it is redone
+    exactly when one of them changed (or a failed shard now succeeded), and then every later segment too."""
+    from corpus import ray_exec
+
+    blob = json.dumps([fp] + [[i.shard, previous[i.shard]] for i in ready], sort_keys=True, default=str)
+    plan_fp = hashlib.sha256(blob.encode()).hexdigest()[:16]
+    marker = f"plan--{step.stage_name}"
+    prior = shard_mod.read_marker(out_dir, marker, plan_fp) if resume else None
+    if prior:
+        plans[step.stage_name] = prior["summary"]
+        log(f"{step.stage_name}: plan already committed for these shards")
+        return plan_fp
+    work = shard_mod.global_dir(out_dir, step.stage_name)
+    fingerprints = [previous[i.shard]["files"]["fingerprints"] for i in ready]
+    log(f"{step.stage_name}: planning over {len(fingerprints)} shard fingerprint file(s)")
+    t0 = time.time()
+    summary = step.plan(ray_exec.RayExecutor(step.params.memory_mb), fingerprints, work, ray_exec.cpus())
+    summary["wall_s"] = round(time.time() - t0, 2)
+    log(f"{step.stage_name}: {summary['documents']:,} documents, {summary['clusters']:,} duplicate clusters, "
+        f"{sum(summary['duplicates'].values()):,} duplicates {summary['duplicates']}, {summary['frequent_lines']:,} "
+        f"boilerplate lines; {summary['partitions']} partitions, {summary['cc_rounds']} component rounds, {summary['wall_s']}s")
+    shard_mod.write_marker(out_dir, marker, {"fingerprint": plan_fp, "summary": summary, "files": {}})
+    plans[step.stage_name] = summary
+    return plan_fp
+
+
 def run(
     recipe_path: str,
     inputs: list[str],
@@ -64,40 +98,50 @@ def run(
     fp = fingerprint(recipe)
     started = time.time()
 
-    results: dict[str, dict] = {}
-    todo = []
-    for inp in files:
-        done = shard_mod.read_marker(out_dir, inp.shard, fp) if resume else None
-        if done:
-            results[inp.shard] = done
-        else:
-            todo.append(inp)
-    if results:
-        log(f"resuming: {len(results)} of {len(files)} shards already committed, {len(todo)} to process")
-
     where = ray_exec.init(address)
     log(f"{recipe.name}: {len(files)} input(s), {len(recipe.stages)} stages, on {where}")
-    total = len(files)
-
-    def on_done(inp, stats, files_written, node):
-        payload = {"fingerprint": fp, "input": inp.path, "stats": stats, "files": files_written, "node": node}
-        shard_mod.write_marker(out_dir, inp.shard, payload)
-        results[inp.shard] = payload
-        funnel = " → ".join(f"{s['name']} {s['docs_out']:,}" for s in stats)
-        log(f"[{len(results)}/{total}] {inp.shard}: {stats[0]['docs_in']:,} records → {funnel} ({sum(s['wall_s'] for s in stats):.1f}s)")
-
+    segs = shard_mod.segments(steps)
+    index = {inp.shard: i for i, inp in enumerate(files)}
+    done: list[dict[str, dict]] = [{} for _ in segs]  # per segment: shard -> its commit record
     failed: list[dict] = []
-
-    def on_failed(inp, error):
-        failed.append({"input": inp.path, "shard": inp.shard, "error": error})
-        log(f"[failed] {inp.shard}: {error} — its records are not counted; re-run the same command to retry it")
-
+    plans: dict[str, dict] = {}
     max_cpus = max([s.num_cpus for s in steps] + [1.0])
     max_gpus = max([s.num_gpus for s in steps] + [0.0])
-    ray_exec.run_shards(ray_exec.ShardWorker, (recipe, schema), todo, out_dir, workers, max_cpus, max_gpus, on_done, on_failed)
+    for seg in segs:
+        ready = files if seg.index == 0 else [i for i in files if i.shard in done[seg.index - 1]]
+        seg_fp = fp
+        if seg.entering is not None:
+            plan_fp = _plan_global(seg.entering, ready, done[seg.index - 1], out_dir, fp, resume, plans, log)
+            seg_fp = f"{fp}:{plan_fp}"
+        todo = []
+        for inp in ready:
+            prior = shard_mod.read_marker(out_dir, inp.shard + seg.suffix(), seg_fp) if resume else None
+            if prior:
+                done[seg.index][inp.shard] = prior
+            else:
+                todo.append(shard_mod.ShardTask(inp, seg.index, index[inp.shard]))
+        if done[seg.index]:
+            log(f"resuming: {len(done[seg.index])} of {len(ready)} shards already committed{_label(seg)}, {len(todo)} to process")
 
-    ordered = [results[inp.shard] for inp in files if inp.shard in results]
-    merged = merge_all([r["stats"] for r in ordered])
+        def on_done(task, stats, files_written, node, seg=seg, seg_fp=seg_fp, total=len(ready)):
+            payload = {"fingerprint": seg_fp, "input": task.inp.path, "stats": stats, "files": files_written, "node": node}
+            shard_mod.write_marker(out_dir, task.inp.shard + seg.suffix(), payload)
+            done[seg.index][task.inp.shard] = payload
+            funnel = " → ".join(f"{s['name']} {s['docs_out']:,}" for s in stats)
+            log(f"[{len(done[seg.index])}/{total}]{_label(seg)} {task.inp.shard}: {stats[0]['docs_in']:,} in → {funnel} "
+                f"({sum(s['wall_s'] for s in stats):.1f}s)")
+
+        def on_failed(task, error, seg=seg):
+            failed.append({"input": task.inp.path, "shard": task.inp.shard, "segment": seg.index, "error": error})
+            log(f"[failed]{_label(seg)} {task.inp.shard}: {error} — its records are not counted; re-run the same command to retry it")
+
+        ray_exec.run_shards(ray_exec.ShardWorker, (recipe, schema), todo, out_dir, workers, max_cpus, max_gpus, on_done, on_failed)
+
+    # a shard counts once it has been through every segment, so the funnel adds up per stage and overall
+    complete = [inp for inp in files if inp.shard in done[-1]]
+    results = {inp.shard: [done[k][inp.shard] for k in range(len(segs))] for inp in complete}
+    ordered = [results[inp.shard] for inp in complete]
+    merged = merge_all([[st for rec in r for st in rec["stats"]] for r in ordered])
     unbalanced = [s.name for s in merged if not s.balanced()]
     stages = [s.to_dict() for s in merged]
     if unbalanced:
@@ -110,12 +154,15 @@ def run(
         "quarantined": sum(s["errors"] for s in stages),
         "failed_shards": failed,
         "stages": stages,
+        "global": plans,
     }
     (out_dir / "stats.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
     outputs = []
-    for r in ordered:
-        for sink, f in sorted(r["files"].items()):
+    for rec in (rec for r in ordered for rec in r):
+        for sink, f in sorted(rec["files"].items()):
             p = Path(f)
+            if p.parent.name not in shard_mod.SINKS or p.parent.parent != out_dir:
+                continue  # intermediates and fingerprints are working files, not outputs
             outputs.append({"sink": sink, "path": str(p.relative_to(out_dir)), "bytes": p.stat().st_size, "sha256": sha256_file(p)})
     manifest = {
         "pipeline": recipe.name,

@@ -19,7 +19,6 @@ import pyarrow as pa
 import ray
 
 from corpus import shard as shard_mod
-from corpus.readers import InputFile
 from corpus.recipe import Recipe
 
 
@@ -52,13 +51,15 @@ class ShardWorker:
     def __init__(self, recipe: Recipe, schema: pa.Schema) -> None:
         self.recipe = recipe
         self.schema = schema
-        self.steps = recipe.build()
-        for step in self.steps:
+        steps = recipe.build()
+        for step in steps:
             step.setup()
+        self.segments = shard_mod.segments(steps)
 
-    def process(self, inp: InputFile, out_dir: str) -> tuple[InputFile, list[dict], dict[str, str], str]:
-        stats, files = shard_mod.process(inp, self.recipe.read, self.steps, self.schema, Path(out_dir))
-        return inp, stats, files, ray.get_runtime_context().get_node_id()
+    def process(self, task: shard_mod.ShardTask, out_dir: str) -> tuple[shard_mod.ShardTask, list[dict], dict[str, str], str]:
+        seg = self.segments[task.segment]
+        stats, files = shard_mod.process(task.inp, self.recipe.read, seg, self.schema, Path(out_dir), task.index)
+        return task, stats, files, ray.get_runtime_context().get_node_id()
 
 
 @ray.remote
@@ -73,6 +74,28 @@ class PackWorker:
     def process(self, data_file: str, out_dir: str) -> tuple[str, dict, dict[str, str], str]:
         stats, files = self.pack_run.pack_shard(data_file, Path(out_dir), self.options, self.tokenizer)
         return data_file, stats, files, ray.get_runtime_context().get_node_id()
+
+
+class RayExecutor:
+    """Runs a global stage's exchange tasks as Ray tasks; partitions stay in the object store (spilling to
+    disk when it fills), and each task reserves ``memory_mb`` so Ray never packs more onto a node than fits."""
+
+    def __init__(self, memory_mb: int) -> None:
+        self.options = {"num_cpus": 1, "memory": memory_mb * 2**20}
+        self.remotes: dict[Callable, object] = {}
+
+    def map(self, fn: Callable, calls: list[tuple], num_returns: int = 1) -> list:
+        if fn not in self.remotes:
+            self.remotes[fn] = ray.remote(fn)
+        remote = self.remotes[fn].options(num_returns=num_returns, **self.options)
+        return [remote.remote(*args) for args in calls]
+
+    def get(self, refs: list) -> list:
+        return ray.get(list(refs))
+
+
+def cpus() -> int:
+    return int(ray.cluster_resources().get("CPU", 1))
 
 
 def gpus_available() -> int:

@@ -11,7 +11,7 @@ _STAGES: dict[str, type[Step]] = {}
 # Modules whose import registers stages; listed here so the registry is explicit and greppable.
 STAGE_MODULES = (
     "filters.extract", "filters.langid", "filters.format",
-    "filters.abnormal", "filters.gopher", "filters.c4", "filters.fineweb",
+    "filters.abnormal", "filters.gopher", "filters.c4", "filters.fineweb", "filters.dedup",
 )
 
 

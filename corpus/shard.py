@@ -7,21 +7,25 @@ stages only see live rows and each stage's counters balance exactly.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
 import traceback
 from pathlib import Path
+from typing import Iterator
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from corpus import readers
 from corpus.readers import InputFile
 from corpus.recipe import ReadParams
-from corpus.sinks import ShardSinks
+from corpus.sinks import SINKS, ShardSinks, sink_schema
 from corpus.stats import StageStats
-from corpus.step import Step, set_column
+from corpus.step import GlobalStep, Step, set_column
 
 MARKERS = "_shards"
 
@@ -77,15 +81,79 @@ def run_step(step: Step, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
     return out, _errors_table(bad, step.stage_name, messages) if bad else None
 
 
-def process(inp: InputFile, read: ReadParams, steps: list[Step], schema: pa.Schema, out_dir: Path) -> tuple[list[dict], dict[str, str]]:
-    stats = [StageStats("read")] + [StageStats(s.stage_name) for s in steps]
-    sinks = ShardSinks(out_dir, inp.shard, schema)
+@dataclasses.dataclass
+class Segment:
+    """A run of per-document steps between global stages (dedup). Segment 0 reads the raw input; a later
+    one reads the rows the previous segment emitted and starts with its global stage's decisions."""
+    index: int
+    steps: list[Step]
+    entering: GlobalStep | None = None  # applied first: its decisions are bound per shard
+    leaving: GlobalStep | None = None  # fingerprints the rows this segment emits
+
+    def suffix(self) -> str:
+        return f"--{self.entering.stage_name}" if self.entering else ""
+
+
+def segments(steps: list[Step]) -> list[Segment]:
+    cuts = [i for i, s in enumerate(steps) if isinstance(s, GlobalStep)]
+    bounds = [0] + cuts + [len(steps)]
+    return [Segment(k, steps[bounds[k]:bounds[k + 1]], steps[bounds[k]] if k else None,  # type: ignore[arg-type]
+                    steps[bounds[k + 1]] if k < len(cuts) else None)  # type: ignore[arg-type]
+            for k in range(len(bounds) - 1)]
+
+
+@dataclasses.dataclass(frozen=True)
+class ShardTask:
+    inp: InputFile
+    segment: int
+    index: int  # the shard's position among the run's inputs: the high bits of its dedup node ids
+
+
+def global_dir(out_dir: Path, stage: str) -> Path:
+    """Where a global stage keeps fingerprints, decisions and its plan (read again by later runs' ``against``)."""
+    return out_dir / "global" / stage
+
+
+def _intermediate(out_dir: Path, stage: str, shard: str) -> Path:
+    return out_dir / "_work" / stage / f"{shard}.parquet"
+
+
+def _batches(inp: InputFile, read: ReadParams, seg: Segment, out_dir: Path) -> Iterator[pa.Table | str]:
+    if seg.entering is None:
+        yield from readers.read(inp, read)
+        return
+    row = 0
+    for batch in pq.ParquetFile(_intermediate(out_dir, seg.entering.stage_name, inp.shard)).iter_batches(read.batch_size):
+        t = pa.Table.from_batches([batch])
+        yield t.append_column("_row", pa.array(np.arange(row, row + t.num_rows, dtype=np.uint32)))
+        row += t.num_rows
+
+
+def _sinks(out_dir: Path, shard: str, schema: pa.Schema, seg: Segment) -> ShardSinks:
+    name = shard + seg.suffix()
+    paths = {s: (out_dir / s / f"{name}.parquet", sink_schema(schema, s)) for s in SINKS}
+    if seg.leaving is not None:
+        paths["data"] = (_intermediate(out_dir, seg.leaving.stage_name, shard), paths["data"][1])
+        fp = global_dir(out_dir, seg.leaving.stage_name) / "fingerprints" / f"{shard}.parquet"
+        paths["fingerprints"] = (fp, pa.schema([pa.field("row", pa.uint32())] + list(seg.leaving.fingerprint_schema)))
+    return ShardSinks(paths)
+
+
+def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, out_dir: Path, shard_index: int = 0) -> tuple[list[dict], dict[str, str]]:
+    steps = seg.steps
+    first = [] if seg.entering else [StageStats("read")]
+    stats = first + [StageStats(s.stage_name) for s in steps]
+    if seg.entering is not None:
+        seg.entering.bind(global_dir(out_dir, seg.entering.stage_name), shard_index)
+    sinks = _sinks(out_dir, inp.shard, schema, seg)
+    emitted = 0
     try:
-        it = readers.read(inp, read)
+        it = _batches(inp, read, seg, out_dir)
         while True:
             t0 = time.perf_counter()
             item = next(it, None)
-            stats[0].wall_s += time.perf_counter() - t0
+            if first:
+                stats[0].wall_s += time.perf_counter() - t0
             if item is None:
                 break
             if isinstance(item, str):  # the rest of this file is unreadable: one quarantined record says why
@@ -93,13 +161,15 @@ def process(inp: InputFile, read: ReadParams, steps: list[Step], schema: pa.Sche
                 stats[0].errors += 1
                 sinks.write("quarantine", pa.table({"source": [inp.path], "shard": [inp.shard], "drop_stage": ["read"], "error": [item]}))
                 continue
-            stats[0].docs_in += item.num_rows
-            stats[0].bytes_in += _payload(item)
-            live, rejected = _split(item, "read", stats[0])
-            sinks.write("rejected", rejected)
-            stats[0].docs_out += live.num_rows
-            stats[0].bytes_out += _payload(live)
-            for step, st in zip(steps, stats[1:]):
+            live = item
+            if first:
+                stats[0].docs_in += item.num_rows
+                stats[0].bytes_in += _payload(item)
+                live, rejected = _split(item, "read", stats[0])
+                sinks.write("rejected", rejected)
+                stats[0].docs_out += live.num_rows
+                stats[0].bytes_out += _payload(live)
+            for step, st in zip(steps, stats[len(first):]):
                 if live.num_rows == 0:
                     break
                 t0 = time.perf_counter()
@@ -119,6 +189,11 @@ def process(inp: InputFile, read: ReadParams, steps: list[Step], schema: pa.Sche
                 st.bytes_out += _bytes(live)
                 st.wall_s += time.perf_counter() - t0
             sinks.write("data", live)
+            if seg.leaving is not None and live.num_rows:
+                fp = seg.leaving.fingerprint(live)
+                rows = pa.array(np.arange(emitted, emitted + live.num_rows, dtype=np.uint32))
+                sinks.write("fingerprints", fp.add_column(0, "row", rows))
+                emitted += live.num_rows
     except BaseException:
         sinks.abort()
         raise

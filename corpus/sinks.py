@@ -1,8 +1,8 @@
 """Per-shard Parquet sinks written atomically: files appear under their final name only when complete.
 
 Layout: ``data/`` (kept), ``rejected/`` (with ``drop_stage``/``drop_reason``), ``quarantine/`` (rows that
-made a stage raise, with ``error``). One file per input shard and sink, named after the shard, so reruns
-and cluster runs produce the same file names and the same bytes.
+made a stage raise, with ``error``). One file per input shard, sink and segment (``<shard>--dedup`` after a
+global stage), named after the shard, so reruns and cluster runs produce the same file names and bytes.
 """
 
 from __future__ import annotations
@@ -28,10 +28,11 @@ def sink_schema(schema: pa.Schema, sink: str) -> pa.Schema:
 
 
 class ShardSinks:
-    def __init__(self, out_dir: Path, shard: str, schema: pa.Schema) -> None:
-        self.paths = {s: out_dir / s / f"{shard}.parquet" for s in SINKS}
-        self.schemas = {s: sink_schema(schema, s) for s in SINKS}
-        self.counts = dict.fromkeys(SINKS, 0)
+    """One atomic Parquet file per named sink: ``paths`` maps a sink name to (path, schema)."""
+
+    def __init__(self, paths: dict[str, tuple[Path, pa.Schema]]) -> None:
+        self.paths = {s: p for s, (p, _) in paths.items()}
+        self.schemas = {s: schema for s, (_, schema) in paths.items()}
         self.writers: dict[str, pq.ParquetWriter] = {}
         for s, p in self.paths.items():
             p.parent.mkdir(parents=True, exist_ok=True)
@@ -44,7 +45,6 @@ class ShardSinks:
     def write(self, sink: str, table: pa.Table) -> None:
         if table.num_rows:
             self.writers[sink].write_table(conform(table, self.schemas[sink]))
-            self.counts[sink] += table.num_rows
 
     def commit(self) -> dict[str, str]:
         for s, p in self.paths.items():

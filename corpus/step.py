@@ -57,3 +57,25 @@ def mark(table: pa.Table, reasons: list[str | None]) -> pa.Table:
         merged = pc.coalesce(old, pa.array(reasons, type=pa.string()))
         return set_column(table, "drop_reason", merged)
     return set_column(table, "drop_reason", reasons, pa.string())
+
+
+class GlobalStep(Step):
+    """A stage that must see every document before it decides about any (dedup).
+
+    It runs in three parts. ``fingerprint(table)`` runs inside the shard workers, on the rows leaving the
+    segment before it, and returns one small row per document (the row's position is its ``row``).
+    ``plan(executor, sources, work_dir)`` runs once over all fingerprints, as exchange tasks. Then, per
+    shard, ``bind(work_dir, shard_index)`` loads that shard's decisions and ``__call__`` applies them like
+    any per-document step, so marking, counting and the rejected sink work exactly as for other stages.
+    """
+
+    fingerprint_schema: ClassVar[pa.Schema]
+
+    def fingerprint(self, table: pa.Table) -> pa.Table:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def plan(self, executor: Any, fingerprints: list[str], work_dir: Any, cpus: int) -> dict:  # pragma: no cover
+        raise NotImplementedError
+
+    def bind(self, work_dir: Any, shard_index: int) -> None:  # pragma: no cover - interface
+        raise NotImplementedError

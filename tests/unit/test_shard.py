@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 from corpus.readers import discover
 from corpus.recipe import ReadParams
 from corpus.schema import output_schema
-from corpus.shard import process
+from corpus.shard import Segment, process
 from corpus.step import Step, mark
 from filters.extract import Extract, ExtractParams
 from filters.format import Format
@@ -32,7 +32,7 @@ def test_bad_row_is_quarantined_and_batch_survives(tmp_path):
     src.write_text("\n".join(json.dumps(l) for l in lines) + "\n")
     (inp,) = discover([str(src)])
     steps = [Format(), Exploding()]
-    stats, files = process(inp, ReadParams(batch_size=64), steps, output_schema([]), tmp_path / "out")
+    stats, files = process(inp, ReadParams(batch_size=64), Segment(0, steps), output_schema([]), tmp_path / "out")
     by = {s["name"]: s for s in stats}
     for s in stats:
         assert s["docs_in"] == s["docs_out"] + sum(s["rejected"].values()) + s["errors"], s
@@ -52,7 +52,7 @@ def test_single_row_batch_failure_is_quarantined_not_raised(tmp_path):
     src = tmp_path / "one.jsonl"
     src.write_text(json.dumps({"text": "BOOM alone"}) + "\n")
     (inp,) = discover([str(src)])
-    stats, files = process(inp, ReadParams(), [Exploding()], output_schema([]), tmp_path / "out")
+    stats, files = process(inp, ReadParams(), Segment(0, [Exploding()]), output_schema([]), tmp_path / "out")
     assert stats[1]["errors"] == 1 and pq.read_metadata(files["quarantine"]).num_rows == 1
 
 
@@ -63,15 +63,15 @@ def test_line_removals_are_counted_in_stats(tmp_path):
     body = "\n".join(["Menu", "Login"] + [f"This is sentence number {i} of a real paragraph." for i in range(6)])
     src.write_text(json.dumps({"text": body}) + "\n")
     (inp,) = discover([str(src)])
-    stats, _ = process(inp, ReadParams(), [C4()], output_schema(C4.outputs), tmp_path / "out")
+    stats, _ = process(inp, ReadParams(), Segment(0, [C4()]), output_schema(C4.outputs), tmp_path / "out")
     assert stats[1]["edits"] == {"lines_removed": 2, "chars_removed": len("Menu\nLogin\n")}
 
 
 def test_extraction_time_bound(shared_data, tmp_path):
     (inp,) = discover([str(shared_data / "warc-edge" / "iana.warc.gz")])
     slow = Extract(ExtractParams(timeout_s=1e-6))
-    stats, _ = process(inp, ReadParams(), [slow], output_schema(slow.outputs), tmp_path / "o")
+    stats, _ = process(inp, ReadParams(), Segment(0, [slow]), output_schema(slow.outputs), tmp_path / "o")
     assert stats[1]["rejected"].get("extract.timeout", 0) == stats[1]["docs_in"] > 0
     fast = Extract(ExtractParams(timeout_s=10))
-    stats, _ = process(inp, ReadParams(), [fast], output_schema(fast.outputs), tmp_path / "o2")
+    stats, _ = process(inp, ReadParams(), Segment(0, [fast]), output_schema(fast.outputs), tmp_path / "o2")
     assert "extract.timeout" not in stats[1]["rejected"] and stats[1]["docs_out"] >= 14
