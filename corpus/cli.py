@@ -80,12 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             from corpus.pipeline import run
-            from corpus.stats import funnel_text
+            from corpus.stats import funnel_text, global_text
 
             summary = run(args.pipeline, args.input, args.output, args.address, args.workers, not args.no_resume)
             print(f"\n{summary['input_records']:,} input records → {summary['kept']:,} kept, "
                   f"{summary['rejected']:,} rejected, {summary['quarantined']:,} quarantined\n")
             print(funnel_text(summary["stages"]))
+            if summary["global"]:
+                print("\n" + global_text(summary["global"]))
             print(f"\ncurated Parquet: {args.output}/data/\nrejected:        {args.output}/rejected/\n"
                   f"quarantine:      {args.output}/quarantine/\nstats:           {args.output}/stats.json")
             if summary["failed_shards"]:

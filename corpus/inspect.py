@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from corpus.stats import funnel_text
+from corpus.stats import funnel_text, global_text
 
 
 class OutputError(ValueError):
@@ -26,7 +26,8 @@ def stats_text(out_dir: str) -> str:
     s = load_stats(out_dir)
     head = (f"{s['pipeline']}: {s['input_records']:,} input records → {s['kept']:,} kept, "
             f"{s['rejected']:,} rejected, {s['quarantined']:,} quarantined")
-    return head + "\n" + funnel_text(s["stages"])
+    plans = global_text(s.get("global", {}))
+    return head + "\n" + funnel_text(s["stages"]) + (f"\n\n{plans}" if plans else "")
 
 
 def samples(out_dir: str, stage: str, reason: str | None, n: int, width: int = 500) -> str:
@@ -49,13 +50,14 @@ def samples(out_dir: str, stage: str, reason: str | None, n: int, width: int = 5
             flt = flt & (pc.field("drop_reason") == reason)
         elif reason:
             continue
-        cols = [c for c in ("id", "url", "lang", "drop_reason", "error", "text") if c in data.schema.names]
+        cols = [c for c in ("id", "url", "lang", "drop_reason", "dup_of", "error", "text") if c in data.schema.names]
         table = data.to_table(columns=cols, filter=flt)
         for row in table.slice(0, n).to_pylist():
             label = row.get("drop_reason") or f"error: {row.get('error')}"
             text = (row.get("text") or "").strip()
             body = text[:width] + (" …" if len(text) > width else "") if text else "(no text: record never reached extraction)"
-            blocks.append(f"── {label}  id={row.get('id')}  lang={row.get('lang')}\n   {row.get('url')}\n{body}\n")
+            dup = f"  duplicate of {row['dup_of']}" if row.get("dup_of") else ""
+            blocks.append(f"── {label}  id={row.get('id')}  lang={row.get('lang')}{dup}\n   {row.get('url')}\n{body}\n")
     if not blocks:
         return f"no rejected or quarantined documents at stage {stage!r}"
     return "\n".join(blocks)

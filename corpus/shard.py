@@ -130,8 +130,8 @@ def _batches(inp: InputFile, read: ReadParams, seg: Segment, out_dir: Path) -> I
 
 
 def _sinks(out_dir: Path, shard: str, schema: pa.Schema, seg: Segment) -> ShardSinks:
-    name = shard + seg.suffix()
-    paths = {s: (out_dir / s / f"{name}.parquet", sink_schema(schema, s)) for s in SINKS}
+    name = shard + seg.suffix()  # each segment rejects into its own file; kept rows keep the shard's name
+    paths = {s: (out_dir / s / f"{shard if s == 'data' else name}.parquet", sink_schema(schema, s)) for s in SINKS}
     if seg.leaving is not None:
         paths["data"] = (_intermediate(out_dir, seg.leaving.stage_name, shard), paths["data"][1])
         fp = global_dir(out_dir, seg.leaving.stage_name) / "fingerprints" / f"{shard}.parquet"

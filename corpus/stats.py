@@ -73,3 +73,15 @@ def funnel_text(stages: list[dict]) -> str:
         for edit, n in s.get("edits", {}).items():
             lines.append(f"{'':<18}{'(kept docs) ' + edit:<36}{n:>8,}")
     return "\n".join(lines)
+
+
+def global_text(plans: dict[str, dict]) -> str:
+    """One paragraph per global stage (dedup): what the whole-corpus decision found."""
+    out = []
+    for name, p in plans.items():
+        sizes = ", ".join(f"{k}: {v:,}" for k, v in p.get("cluster_sizes", {}).items())
+        dups = ", ".join(f"{k} {v:,}" for k, v in p.get("duplicates", {}).items()) or "none"
+        out.append(f"{name}: {p['documents']:,} documents → {p['clusters']:,} duplicate clusters (members {sizes}; "
+                   f"largest {p.get('largest_cluster', 0):,}); duplicates: {dups}; {p.get('frequent_lines', 0):,} "
+                   f"boilerplate lines; {p['partitions']} partitions, {p['cc_rounds']} component rounds, {p.get('wall_s', 0)}s")
+    return "\n".join(out)

@@ -43,7 +43,7 @@ def test_counts_add_up_and_nothing_is_lost(sample_run, sample_dir):
     out, summary = sample_run
     stats = json.loads((out / "stats.json").read_text())
     assert [s["name"] for s in stats["stages"]] == ["read", "extract", "langid", "format", "abnormal",
-                                                    "gopher_repetition", "gopher_quality", "c4", "fineweb"]
+                                                    "gopher_repetition", "gopher_quality", "c4", "fineweb", "dedup"]
     for s in stats["stages"]:
         assert s["docs_in"] == s["docs_out"] + sum(s["rejected"].values()) + s["errors"], s["name"]
     for a, b in zip(stats["stages"], stats["stages"][1:]):
@@ -90,7 +90,9 @@ def test_deterministic_and_resumable(sample_run, sample_dir, tmp_path, capsys):
     logs = []
     before = {p: p.stat().st_mtime_ns for p in (again / "data").glob("*.parquet")}
     run(RECIPE, [str(sample_dir / "*")], str(again), log=logs.append)
-    assert any("resuming: 4 of 4 shards already committed" in line for line in logs)
+    assert any("resuming: 4 of 4 shards already committed," in line for line in logs)
+    assert any("dedup: plan already committed" in line for line in logs)
+    assert any("resuming: 4 of 4 shards already committed after dedup" in line for line in logs)
     assert before == {p: p.stat().st_mtime_ns for p in (again / "data").glob("*.parquet")}
 
 
