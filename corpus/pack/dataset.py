@@ -32,7 +32,7 @@ class PackedDataset(Dataset):
         index = [(r, i) for r, reader in enumerate(self.readers) for i in range(len(reader))]
         order = np.random.default_rng(seed).permutation(len(index)) if shuffle else np.arange(len(index))
         self.index = [index[j] for j in order[rank::world_size]]
-        self.max_docs = max((len(c) for cu in self.cu for c in cu), default=2)
+        self.max_docs = max((len(c) for cu in self.cu for c in cu), default=2) + 1  # + the padding segment
 
     def __len__(self) -> int:
         return len(self.index)
@@ -43,5 +43,7 @@ class PackedDataset(Dataset):
         cu = torch.tensor(self.cu[r][i], dtype=torch.int64)
         seq_len = len(tokens) - 1
         cu_in = torch.clamp(cu, max=seq_len)
+        if cu_in[-1] < seq_len:  # trailing padding is a segment of its own, so cu_seqlens covers every input position
+            cu_in = torch.cat([cu_in, torch.tensor([seq_len])])
         padded = torch.cat([cu_in, cu_in[-1:].expand(self.max_docs - len(cu_in))])
         return {"input_ids": tokens[:-1], "labels": tokens[1:], "position_ids": position_ids(cu_in, seq_len), "cu_seqlens": padded}

@@ -83,7 +83,9 @@ class MegatronReader:
         self.pointers = np.frombuffer(idx, dtype=np.int64, count=n, offset=off)
         off += 8 * n
         self.doc_idx = np.frombuffer(idx, dtype=np.int64, count=n_docs, offset=off)
-        self.bin = np.memmap(_ext(prefix, ".bin"), dtype=self.dtype, mode="r")
+        binary = _ext(prefix, ".bin")
+        # a shard whose documents were all removed upstream (e.g. by dedup) is valid and empty; mmap refuses empty files
+        self.bin = np.memmap(binary, dtype=self.dtype, mode="r") if binary.stat().st_size else np.empty(0, self.dtype)
 
     def __len__(self) -> int:
         return len(self.sizes)
