@@ -5,6 +5,8 @@ responses, replicated under new URLs; our own demo sample if ../shared is absent
 plus bare trafilatura (+ <title>) with our default extraction settings on the same pages: the ceiling.
 Rules (issue 3): keep/drop agreement with datatrove's filters per filter, and rule cost next to extraction.
 Pack (issue 8): tokens/s per core next to the bare tokenizer and a Megatron-style loop (bench/pack_bench.py).
+Dedup (issue 5): datatrove's MinHash pipeline on planted near-duplicates, and a 1M-document scale run
+(bench/dedup_bench.py; BENCH_DEDUP_SCALE=0 skips the scale run).
 """
 
 from __future__ import annotations
@@ -132,6 +134,10 @@ def main() -> None:
     (OUT / "spine.json").write_text(json.dumps(result, indent=1))
     result["rules"] = rules(r_ours["extract_s_per_doc"])
     result["pack"] = pack_bench()
+    (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
+    from dedup_bench import main as run_dedup_bench
+
+    result["dedup"] = run_dedup_bench(OUT, int(os.environ.get("BENCH_DEDUP_SCALE", "1000000")))
     (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
 
 

@@ -127,7 +127,7 @@ def run(
             payload = {"fingerprint": seg_fp, "input": task.inp.path, "stats": stats, "files": files_written, "node": node}
             shard_mod.write_marker(out_dir, task.inp.shard + seg.suffix(), payload)
             done[seg.index][task.inp.shard] = payload
-            funnel = " → ".join(f"{s['name']} {s['docs_out']:,}" for s in stats)
+            funnel = " → ".join(f"{s['name']} {s['docs_out']:,}" for s in stats if s["docs_in"] or s["name"] == "read")
             log(f"[{len(done[seg.index])}/{total}]{_label(seg)} {task.inp.shard}: {stats[0]['docs_in']:,} in → {funnel} "
                 f"({sum(s['wall_s'] for s in stats):.1f}s)")
 
