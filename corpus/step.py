@@ -27,6 +27,8 @@ class Step:
     outputs: ClassVar[list[pa.Field]] = []
     num_cpus: ClassVar[float] = 1.0
     num_gpus: ClassVar[float] = 0.0
+    # signal column -> the parameters that threshold it ("min_x", "top_frac[0]"): what reports draw on plots
+    thresholds: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, params: Any | None = None, stage_name: str | None = None) -> None:
         self.params = params if params is not None else self.Params()

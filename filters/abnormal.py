@@ -33,6 +33,8 @@ class AbnormalParams(RuleParams):
 class Abnormal(RuleStep):
     name = "abnormal"
     Params = AbnormalParams
+    thresholds = {"ab_bad_char_ratio": ("max_bad_char_ratio",), "ab_repeat_char_ratio": ("max_repeat_char_ratio",),
+                  "ab_newline_ratio": ("max_newline_ratio",), "ab_max_line_chars": ("max_line_chars",)}
     signals = [pa.field("ab_bad_char_ratio", pa.float32()), pa.field("ab_repeat_char_ratio", pa.float32()),
                pa.field("ab_newline_ratio", pa.float32()), pa.field("ab_max_line_chars", pa.int32())]
 

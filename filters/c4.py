@@ -42,6 +42,7 @@ class C4(RuleStep):
     name = "c4"
     Params = C4Params
     rewrites_text = True
+    thresholds = {"c4_sentences": ("min_num_sentences",)}
     signals = [pa.field("c4_sentences", pa.int32()), pa.field("c4_lines_kept_frac", pa.float32())]
 
     def evaluate(self, text, lang, p):

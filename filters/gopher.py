@@ -39,6 +39,10 @@ F32, I32 = pa.float32(), pa.int32()
 class GopherQuality(RuleStep):
     name = "gopher_quality"
     Params = GopherQualityParams
+    thresholds = {"gq_words": ("min_doc_words", "max_doc_words"), "gq_mean_word_len": ("min_avg_word_length", "max_avg_word_length"),
+                  "gq_hash_ratio": ("max_symbol_word_ratio",), "gq_ellipsis_ratio": ("max_symbol_word_ratio",),
+                  "gq_bullet_lines": ("max_bullet_lines_ratio",), "gq_ellipsis_lines": ("max_ellipsis_lines_ratio",),
+                  "gq_alpha_words": ("min_alpha_words_ratio",), "gq_stop_words": ("min_stop_words",)}
     signals = [pa.field("gq_words", I32), pa.field("gq_mean_word_len", F32), pa.field("gq_hash_ratio", F32),
                pa.field("gq_ellipsis_ratio", F32), pa.field("gq_bullet_lines", F32), pa.field("gq_ellipsis_lines", F32),
                pa.field("gq_alpha_words", F32), pa.field("gq_stop_words", I32)]
@@ -172,6 +176,10 @@ def dup_ngram_chars(h: np.ndarray, csum: np.ndarray, n: int) -> int:
 class GopherRepetition(RuleStep):
     name = "gopher_repetition"
     Params = GopherRepetitionParams
+    thresholds = {"gr_dup_para_frac": ("dup_para_frac",), "gr_dup_para_char_frac": ("dup_para_char_frac",),
+                  "gr_dup_line_frac": ("dup_line_frac",), "gr_dup_line_char_frac": ("dup_line_char_frac",),
+                  **{f"gr_top{n}": (f"top_ngram_frac[{n - 2}]",) for n in (2, 3, 4)},
+                  **{f"gr_dup{n}": (f"dup_ngram_frac[{n - 5}]",) for n in range(5, 11)}}
     signals = [pa.field(n, F32) for n in ("gr_dup_para_frac", "gr_dup_para_char_frac", "gr_dup_line_frac", "gr_dup_line_char_frac",
                                            "gr_top2", "gr_top3", "gr_top4", "gr_dup5", "gr_dup6", "gr_dup7", "gr_dup8", "gr_dup9", "gr_dup10")]
 

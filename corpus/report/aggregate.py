@@ -1,0 +1,275 @@
+"""Everything a curator's report shows, aggregated from a run's Parquet in one streaming pass per sink.
+
+Counts are exact (from stats.json and full column scans); distributions come from a deterministic thinned
+sample of at most ``SAMPLE_CAP`` values per signal and group, so memory stays flat however large the run.
+Only numeric signal columns are scanned for distributions; text is read for the few sample documents only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from corpus.inspect import load_stats
+
+SAMPLE_CAP = 20_000
+N_SAMPLES = 3
+SNIPPET = 1200
+BATCH = 64 * 1024
+
+# What to highlight in a dropped document, per reason prefix: the part the signal measured, where a
+# pattern can find it.
+HIGHLIGHT = {
+    "c4.lorem_ipsum": r"(?i)lorem ipsum",
+    "c4.javascript": r"(?i)javascript",
+    "c4.curly_bracket": r"[{}]",
+    "c4.policy": r"(?i)terms of use|privacy policy|cookie|隐私政策|使用条款",
+    "gopher_quality.bullet_lines": r"(?m)^\s*[•●○▪‣∙\-*].*$",
+    "gopher_quality.ellipsis_lines": r"(?m)^.*(\.\.\.|…)\s*$",
+    "gopher_quality.symbol_word_ratio": r"#|\.\.\.|…",
+    "abnormal.bad_chars": "[\ufffd\ue000-\uf8ff]",
+    "abnormal.repeated_chars": r"(.)\1{19,}",
+    "gopher_repetition": r"(?m)^(.{8,})$(?=[\s\S]*^\1$)",
+}
+
+
+def highlight_pattern(reason: str) -> str | None:
+    for prefix, pattern in HIGHLIGHT.items():
+        if reason == prefix or reason.startswith(prefix + ".") or reason.startswith(prefix + "_"):
+            return pattern
+    return None
+
+
+class Thinned:
+    """Every k-th value of a stream, k doubling whenever more than ``cap`` are held: a deterministic,
+    evenly spread sample of bounded size."""
+
+    def __init__(self, cap: int = SAMPLE_CAP) -> None:
+        self.cap, self.step, self.seen, self.parts = cap, 1, 0, []
+        self.n = 0
+        self.total = 0.0
+
+    def add(self, values: np.ndarray) -> None:
+        values = values[~np.isnan(values)]
+        self.n += len(values)
+        self.total += float(values.sum()) if len(values) else 0.0
+        first = (-self.seen) % self.step
+        self.parts.append(values[first :: self.step])
+        self.seen += len(values)
+        held = sum(len(p) for p in self.parts)
+        while held > self.cap:
+            merged = np.concatenate(self.parts)
+            self.parts, self.step = [merged[::2]], self.step * 2
+            held = len(self.parts[0])
+
+    def values(self) -> np.ndarray:
+        return np.concatenate(self.parts) if self.parts else np.empty(0)
+
+
+@dataclasses.dataclass
+class Signal:
+    stage: str
+    column: str
+    thresholds: dict[str, dict[str, float]]  # language ("*" = default) -> {param: value}
+    kept: Thinned = dataclasses.field(default_factory=Thinned)
+    rejected: Thinned = dataclasses.field(default_factory=Thinned)  # rows this signal's stage dropped
+
+
+def _param(params: Any, expr: str) -> float | None:
+    m = re.fullmatch(r"(\w+)(?:\[(\d+)\])?", expr)
+    value = getattr(params, m.group(1), None)
+    if m.group(2) is not None and isinstance(value, list):
+        value = value[int(m.group(2))] if int(m.group(2)) < len(value) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def signals_of(manifest: dict) -> list[Signal]:
+    """The numeric signal columns of the run's recipe, with the thresholds the recipe set on each."""
+    from corpus.recipe import parse
+
+    recipe = parse(manifest["recipe"], manifest.get("recipe_path") or "recipe")
+    out = []
+    for step in recipe.build():
+        langs = ["*"] + sorted(getattr(step.params, "overrides", {}) or {})
+        for f in step.outputs:
+            if not (pa.types.is_integer(f.type) or pa.types.is_floating(f.type)) or f.name.endswith("_removed"):
+                continue
+            th: dict[str, dict[str, float]] = {}
+            for lang in langs:
+                params = step.params.for_lang(lang) if lang != "*" else step.params
+                values = {e: _param(params, e) for e in step.thresholds.get(f.name, ())}
+                values = {k: v for k, v in values.items() if v is not None}
+                if values and (lang == "*" or values != th.get("*")):
+                    th[lang] = values
+            out.append(Signal(step.stage_name, f.name, th))
+    return out
+
+
+def _dataset(out_dir: Path, sink: str) -> ds.Dataset | None:
+    files = sorted(str(p) for p in (out_dir / sink).glob("*.parquet"))
+    return ds.dataset(files, format="parquet") if files else None
+
+
+def _num(batch: pa.RecordBatch, name: str) -> np.ndarray:
+    return pc.cast(batch.column(name), pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def _scan_kept(data: ds.Dataset | None, signals: list[Signal]) -> dict:
+    langs, domains = Counter(), Counter()
+    chars = Counter()
+    if data is None:
+        return {"languages": {}, "domains": {}, "chars_by_language": {}}
+    names = set(data.schema.names)
+    cols = [s.column for s in signals if s.column in names] + [c for c in ("lang", "domain", "text") if c in names]
+    for batch in data.to_batches(columns=[c for c in cols if c != "text"] + (["text"] if "text" in names else []), batch_size=BATCH):
+        if "lang" in names:
+            lang = batch.column("lang")
+            langs.update({r["values"]: r["counts"] for r in pc.value_counts(lang).to_pylist()})
+            if "text" in names:
+                lens = pc.utf8_length(batch.column("text"))
+                for r in pa.table({"lang": lang, "n": lens}).group_by("lang").aggregate([("n", "sum")]).to_pylist():
+                    chars[r["lang"]] += r["n_sum"] or 0
+        if "domain" in names:
+            domains.update({r["values"]: r["counts"] for r in pc.value_counts(batch.column("domain")).to_pylist()})
+        for s in signals:
+            if s.column in names:
+                s.kept.add(_num(batch, s.column))
+    return {"languages": dict(langs.most_common()), "domains": dict(domains.most_common(25)),
+            "chars_by_language": dict(chars.most_common())}
+
+
+def _scan_rejected(rejected: ds.Dataset | None, signals: list[Signal]) -> None:
+    if rejected is None:
+        return
+    names = set(rejected.schema.names)
+    by_stage: dict[str, list[Signal]] = {}
+    for s in signals:
+        if s.column in names:
+            by_stage.setdefault(s.stage, []).append(s)
+    cols = sorted({s.column for group in by_stage.values() for s in group}) + ["drop_stage"]
+    for batch in rejected.to_batches(columns=cols, batch_size=BATCH):
+        for stage, group in by_stage.items():
+            mask = pc.fill_null(pc.equal(batch.column("drop_stage"), stage), False)
+            if not pc.any(mask).as_py():
+                continue
+            sub = batch.filter(mask)
+            for s in group:
+                s.rejected.add(_num(sub, s.column))
+
+
+def _snippet(text: str | None) -> str:
+    text = text or ""
+    return text[:SNIPPET] + (" …" if len(text) > SNIPPET else "")
+
+
+def _samples(out_dir: Path, stats: dict) -> dict:
+    """Up to N_SAMPLES dropped documents per (stage, reason), quarantined ones per stage, and kept ones per language."""
+    wanted = {(s["name"], r) for s in stats["stages"] for r in s["rejected"]}
+    found: dict[tuple[str, str], list[dict]] = {k: [] for k in wanted}
+    rejected = _dataset(out_dir, "rejected")
+    if rejected is not None and wanted:
+        names = set(rejected.schema.names)
+        cols = [c for c in ("id", "url", "lang", "title", "text", "drop_stage", "drop_reason", "dup_of") if c in names]
+        for batch in rejected.to_batches(columns=cols, batch_size=4096):
+            open_keys = [k for k, v in found.items() if len(v) < N_SAMPLES]
+            if not open_keys:
+                break
+            pairs = set(zip(batch.column("drop_stage").to_pylist(), batch.column("drop_reason").to_pylist()))
+            for key in open_keys:
+                if key not in pairs:
+                    continue
+                mask = pc.and_(pc.equal(batch.column("drop_stage"), key[0]), pc.equal(batch.column("drop_reason"), key[1]))
+                for row in batch.filter(mask).slice(0, N_SAMPLES - len(found[key])).to_pylist():
+                    row["text"] = _snippet(row.get("text"))
+                    found[key].append(row)
+    keepers = {r["dup_of"] for rows in found.values() for r in rows if r.get("dup_of")}
+    kept_by_lang: dict[str, list[dict]] = {}
+    keeper_text: dict[str, str] = {}
+    data = _dataset(out_dir, "data")
+    if data is not None:
+        cols = [c for c in ("id", "url", "lang", "title", "text") if c in data.schema.names]
+        for batch in data.to_batches(columns=cols, batch_size=4096):
+            for row in batch.to_pylist():
+                if row["id"] in keepers:
+                    keeper_text[row["id"]] = _snippet(row.get("text"))
+                lst = kept_by_lang.setdefault(row.get("lang") or "?", [])
+                if len(lst) < N_SAMPLES:
+                    row["text"] = _snippet(row.get("text"))
+                    lst.append(row)
+            if len(keeper_text) == len(keepers) and all(len(v) >= N_SAMPLES for v in kept_by_lang.values()) and kept_by_lang:
+                break
+    for rows in found.values():
+        for r in rows:
+            if r.get("dup_of"):
+                r["dup_of_text"] = keeper_text.get(r["dup_of"])
+    quarantine = []
+    q = _dataset(out_dir, "quarantine")
+    if q is not None:
+        cols = [c for c in ("id", "url", "source", "drop_stage", "error") if c in q.schema.names]
+        quarantine = q.head(20, columns=cols).to_pylist()
+    return {"rejected": [{"stage": k[0], "reason": k[1], "docs": v} for k, v in sorted(found.items())],
+            "kept": kept_by_lang, "quarantine": quarantine}
+
+
+def _histogram(sig: Signal, bins: int = 40) -> dict:
+    k, r = sig.kept.values(), sig.rejected.values()
+    both = np.concatenate([k, r])
+    if not len(both):
+        return {}
+    lo, hi = np.quantile(both, [0.005, 0.995])
+    for th in sig.thresholds.values():
+        for v in th.values():
+            lo, hi = min(lo, v), max(hi, v)
+    if hi <= lo:
+        hi = lo + 1
+    edges = np.linspace(lo, hi, bins + 1)
+    clip = lambda a: np.clip(a, lo, hi)  # noqa: E731 - values outside the shown range fall in the end bins
+    return {"edges": edges.round(6).tolist(),
+            "kept": np.histogram(clip(k), edges)[0].tolist(), "rejected": np.histogram(clip(r), edges)[0].tolist()}
+
+
+def collect(out_dir: str | Path) -> dict:
+    """The report's aggregates (also written as report.json)."""
+    out = Path(out_dir)
+    stats = load_stats(str(out))
+    manifest = json.loads((out / "manifest.json").read_text())
+    signals = signals_of(manifest)
+    mix = _scan_kept(_dataset(out, "data"), signals)
+    _scan_rejected(_dataset(out, "rejected"), signals)
+    dists = []
+    for s in signals:
+        if not s.kept.n and not s.rejected.n:
+            continue
+        kv, rv = s.kept.values(), s.rejected.values()
+        dists.append({
+            "stage": s.stage, "column": s.column, "thresholds": s.thresholds,
+            "kept": {"n": s.kept.n, "mean": s.kept.total / s.kept.n if s.kept.n else None,
+                     "quantiles": np.quantile(kv, [0.05, 0.25, 0.5, 0.75, 0.95]).round(6).tolist() if len(kv) else []},
+            "rejected": {"n": s.rejected.n, "mean": s.rejected.total / s.rejected.n if s.rejected.n else None},
+            "histogram": _histogram(s), "sampled": {"kept": len(kv), "rejected": len(rv)},
+        })
+    stages = stats["stages"]
+    return {
+        "pipeline": stats["pipeline"], "dir": str(out.resolve()), "recipe": manifest["recipe"],
+        "recipe_path": manifest.get("recipe_path"), "started_at": manifest.get("started_at"), "wall_s": manifest.get("wall_s"),
+        "inputs": len(manifest.get("inputs", [])), "versions": manifest.get("versions", {}),
+        "totals": {k: stats[k] for k in ("input_records", "kept", "rejected", "quarantined")},
+        "failed_shards": stats.get("failed_shards", []),
+        "funnel": [{k: s[k] for k in ("name", "docs_in", "docs_out", "errors", "bytes_in", "bytes_out", "wall_s")}
+                   | {"rejected": sum(s["rejected"].values()), "edits": s.get("edits", {})} for s in stages],
+        "reasons": {s["name"]: s["rejected"] for s in stages if s["rejected"]},
+        "errors": {s["name"]: s["errors"] for s in stages if s["errors"]},
+        "mix": mix, "global": stats.get("global", {}),
+        "safety": {s["name"]: s for s in stages if s["name"].startswith("safety")},
+        "distributions": dists,
+        "samples": _samples(out, stats),
+    }

@@ -1,0 +1,147 @@
+"""The report as one self-contained HTML page: inline CSS, inline SVG plots, a few lines of inline script."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+from corpus.report import plots
+from corpus.report.aggregate import highlight_pattern
+
+CSS = """
+body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#222;background:#fafafa}
+header{background:#1f3b63;color:#fff;padding:14px 24px} header h1{margin:0;font-size:20px}
+nav{padding:6px 24px;background:#e9eef5;position:sticky;top:0;z-index:1} nav a{margin-right:14px;color:#1f3b63}
+section{background:#fff;margin:14px 24px;padding:12px 18px;border:1px solid #ddd;border-radius:6px}
+h2{font-size:17px;margin:4px 0 10px} h3{font-size:14px;margin:12px 0 6px}
+table{border-collapse:collapse;font-size:13px} td,th{border-bottom:1px solid #eee;padding:3px 10px;text-align:right}
+td:first-child,th:first-child{text-align:left} .grid{display:flex;flex-wrap:wrap;gap:10px}
+.grid>div{border:1px solid #eee;padding:4px} .pair{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+.doc{white-space:pre-wrap;font-size:12px;background:#f6f6f6;border-left:3px solid #d8593b;padding:6px;max-height:260px;overflow:auto}
+.doc.kept{border-color:#3b7dd8} mark{background:#ffd54a} .meta{color:#666;font-size:12px;word-break:break-all}
+.na{color:#888;font-style:italic} svg{max-width:100%;height:auto}
+"""
+
+SCRIPT = """
+document.addEventListener('DOMContentLoaded', function () {
+  var sections = document.querySelectorAll('section[data-section]');
+  var rendered = 0;
+  sections.forEach(function (s) { if (s.querySelector('svg, table, .doc, .na')) { rendered += 1; } });
+  document.body.dataset.sections = String(sections.length);
+  document.body.dataset.rendered = String(rendered);
+  var box = document.getElementById('reason-filter');
+  if (box) {
+    box.addEventListener('input', function () {
+      var q = box.value.toLowerCase();
+      document.querySelectorAll('.reason-block').forEach(function (b) {
+        b.style.display = b.dataset.reason.toLowerCase().indexOf(q) >= 0 ? '' : 'none';
+      });
+    });
+  }
+});
+"""
+
+
+def _e(x) -> str:
+    return html.escape(str(x))
+
+
+def _marked(text: str, pattern: str | None) -> str:
+    if not pattern:
+        return _e(text)
+    out, last = [], 0
+    for m in re.finditer(pattern, text):
+        if m.end() == m.start():
+            continue
+        out += [_e(text[last : m.start()]), f"<mark>{_e(m.group(0))}</mark>"]
+        last = m.end()
+    return "".join(out) + _e(text[last:])
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_e(f'{c:,}' if isinstance(c, int) else c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _section(key: str, title: str, body: str) -> str:
+    return f'<section id="{key}" data-section="{key}"><h2>{_e(title)}</h2>{body}</section>'
+
+
+def _doc(d: dict, kind: str, reason: str | None = None) -> str:
+    meta = f"{_e(d.get('url') or d.get('id'))} · lang {_e(d.get('lang'))}"
+    text = d.get("text") or "(no text: the record never reached extraction)"
+    return f'<div><div class="meta">{meta}</div><div class="doc {kind}">{_marked(text, highlight_pattern(reason) if reason else None)}</div></div>'
+
+
+def render(r: dict) -> str:
+    t = r["totals"]
+    parts = []
+    parts.append(_section("summary", "Summary", _table(
+        ["input records", "kept", "rejected", "quarantined", "kept %", "inputs", "wall s"],
+        [[t["input_records"], t["kept"], t["rejected"], t["quarantined"],
+          f"{100 * t['kept'] / max(1, t['input_records']):.1f}%", r["inputs"], r.get("wall_s")]])
+        + (f"<p>Failed shards (not counted above): {_e(', '.join(f['shard'] for f in r['failed_shards']))}</p>" if r["failed_shards"] else "")))
+    funnel_rows = [[s["name"], s["docs_in"], s["docs_out"], s["rejected"], s["errors"],
+                    f"{s['bytes_out'] / 1e6:,.2f}", f"{100 * s['docs_out'] / max(1, s['docs_in']):.1f}%", s["wall_s"]] for s in r["funnel"]]
+    parts.append(_section("funnel", "Stage funnel: documents and bytes per stage",
+                          plots.funnel(r["funnel"]) + _table(["stage", "in", "out", "rejected", "errors", "MB out", "retained", "wall s"], funnel_rows)))
+    body = "".join(f"<h3>{_e(stage)}</h3>{plots.reasons(stage, counts)}" for stage, counts in r["reasons"].items())
+    edits = [[s["name"], k, v] for s in r["funnel"] for k, v in s["edits"].items() if v]
+    if edits:
+        body += "<h3>Edits inside kept documents</h3>" + _table(["stage", "edit", "count"], edits)
+    parts.append(_section("reasons", "Why documents were dropped, per stage", body or '<p class="na">nothing was dropped</p>'))
+    grid = "".join(f"<div>{plots.histogram(d)}<div class='meta'>{_e(d['stage'])}: kept median "
+                   f"{d['kept']['quantiles'][2] if d['kept']['quantiles'] else '–'}; sampled {d['sampled']['kept']:,} kept, "
+                   f"{d['sampled']['rejected']:,} rejected</div></div>" for d in r["distributions"] if d["histogram"])
+    parts.append(_section("signals", "Signal distributions: kept vs rejected by the signal's stage, thresholds marked",
+                          f'<div class="grid">{grid}</div>' if grid else '<p class="na">no signal columns in this run</p>'))
+    mix = r["mix"]
+    mix_body = ""
+    if mix["languages"]:
+        mix_body += "<h3>Languages (kept documents)</h3>" + plots.bars(mix["languages"], "kept documents")
+        mix_body += plots.bars({k: v / 1e6 for k, v in mix["chars_by_language"].items()}, "kept characters (millions)")
+    if mix["domains"]:
+        mix_body += "<h3>Top domains (kept documents)</h3>" + plots.bars(mix["domains"], "kept documents")
+    parts.append(_section("mix", "Language and domain mix", mix_body or '<p class="na">no kept documents</p>'))
+    dedup = ""
+    for name, g in r["global"].items():
+        dedup += f"<h3>{_e(name)}</h3>" + plots.bars(g.get("cluster_sizes", {}), "duplicate clusters by size (documents per cluster)")
+        dedup += _table(["documents", "clusters", "largest", "boilerplate lines", "partitions", "component rounds", "plan s"],
+                        [[g["documents"], g["clusters"], g.get("largest_cluster", 0), g.get("frequent_lines", 0),
+                          g["partitions"], g["cc_rounds"], g.get("wall_s", "")]])
+        dedup += _table(["duplicate reason", "documents"], [[k, v] for k, v in g.get("duplicates", {}).items()])
+    parts.append(_section("dedup", "Deduplication", dedup or '<p class="na">no dedup stage in this recipe</p>'))
+    parts.append(_section("safety", "Safety and PII", '<p class="na">no safety stage in this recipe: no blocklist, '
+                          'toxicity, porn or PII counts (toxic_score and porn_score are null in exports)</p>'
+                          if not r["safety"] else _table(["stage", "rejected"], [[k, sum(v["rejected"].values())] for k, v in r["safety"].items()])))
+    kept = r["samples"]["kept"]
+    blocks = []
+    for block in r["samples"]["rejected"]:
+        docs = block["docs"]
+        if not docs:
+            continue
+        lang = docs[0].get("lang")
+        beside = (kept.get(lang) or next(iter(kept.values()), []))[:1]
+        rows = []
+        for d in docs:
+            right = (f'<div><div class="meta">kept duplicate {_e(d["dup_of"])}</div><div class="doc kept">{_e(d.get("dup_of_text") or "")}</div></div>'
+                     if d.get("dup_of") else (_doc(beside[0], "kept") if beside else "<div></div>"))
+            rows.append(f'<div class="pair">{_doc(d, "", block["reason"])}{right}</div>')
+        blocks.append(f'<div class="reason-block" data-reason="{_e(block["reason"])}"><h3>{_e(block["reason"])} '
+                      f'<span class="meta">({_e(block["stage"])}; dropped left, kept right)</span></h3>{"".join(rows)}</div>')
+    q = r["samples"]["quarantine"]
+    if q:
+        blocks.append("<h3>Quarantined (a stage raised)</h3>" + _table(["stage", "source / url", "error"],
+                      [[x.get("drop_stage"), x.get("url") or x.get("source"), x.get("error")] for x in q]))
+    parts.append(_section("samples", "Samples: dropped documents beside kept ones",
+                          '<p>Filter reasons: <input id="reason-filter" placeholder="e.g. gopher"></p>' + "".join(blocks)
+                          if blocks else '<p class="na">nothing was dropped</p>'))
+    parts.append(_section("run", "Run", f"<p class='meta'>{_e(r['dir'])} · recipe {_e(r.get('recipe_path'))} · started "
+                          f"{_e(r.get('started_at'))}</p><pre>{_e(json.dumps(r['recipe'], indent=1, ensure_ascii=False))}</pre>"
+                          + _table(["package", "version"], [[k, v] for k, v in r["versions"].items()])))
+    nav = "".join(f'<a href="#{k}">{k}</a>' for k in ("summary", "funnel", "reasons", "signals", "mix", "dedup", "safety", "samples", "run"))
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_e(r['pipeline'])} report</title>"
+            f"<style>{CSS}</style><script>{SCRIPT}</script></head><body><header><h1>{_e(r['pipeline'])}: curation report</h1>"
+            f"</header><nav>{nav}</nav>{''.join(parts)}</body></html>")
