@@ -30,6 +30,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Debian's Chromium renders the curation report in the end-to-end tests (network off).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BROWSER := $(VENV)/.chromium
+$(BROWSER): $(STAMP)
+	command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
+	touch $@
+
 $(SAMPLE)/.done: $(STAMP) corpus/sample.py
 	$(BIN)/corpus sample --output $(SAMPLE)
 	touch $@
@@ -42,6 +49,7 @@ demo: $(SAMPLE)/.done
 	rm -rf out/demo-packed
 	$(BIN)/corpus pack out/demo --out out/demo-packed --seq-len 2048
 	@echo "corpus: out/demo/data/   rejected: out/demo/rejected/   stats: out/demo/stats.json   packed shards: out/demo-packed/"
+	@echo "report: out/demo/report/index.html (open it in a browser; offline)"
 	@echo "next: $(BIN)/corpus stats out/demo   |   $(BIN)/corpus inspect out/demo --stage gopher_quality -n 3"
 
 run: $(STAMP)
@@ -50,13 +58,13 @@ run: $(STAMP)
 pack: $(STAMP)
 	$(BIN)/corpus pack $(CORPUS) --out $(PACKED) --tokenizer $(TOKENIZER) --seq-len $(SEQ_LEN)
 
-test: $(STAMP)
+test: $(STAMP) $(BROWSER)
 	$(BIN)/python -m pytest -q -ra tests
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
-test-e2e: $(STAMP)
+test-e2e: $(STAMP) $(BROWSER)
 	$(BIN)/python -m pytest -q tests/e2e
 
 bench: $(STAMP)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 EXAMPLES = """examples:
   corpus sample --output out/sample            # write the built-in demo crawl
   corpus run pipelines/default.yaml --input 'out/sample/*.warc.gz' --output out/demo
   corpus stats out/demo
   corpus inspect out/demo --stage langid --reason langid.language -n 3
+  corpus report out/demo                       # (re)write out/demo/report/index.html
+  corpus report --compare out/run-a out/run-b  # what changed between two runs
+  corpus export out/demo --out out/demo-wanjuan  # WanJuan-CC JSONL
 """
 
 
@@ -33,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
     r.add_argument("--workers", type=int, default=None, help="parallel shard workers (default: one per available CPU)")
     r.add_argument("--no-resume", action="store_true", help="reprocess shards even if already committed")
+    r.add_argument("--no-report", action="store_true", help="skip writing DIR/report/ at the end")
 
     s = sub.add_parser("stats", help="print the per-stage funnel of a finished run",
                        description="Print documents in/out, rejections by reason, errors, bytes and time per stage.")
@@ -45,6 +50,24 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("--stage", required=True, help="stage name as in stats (read, extract, langid, …)")
     i.add_argument("--reason", default=None, help="only this reason code, e.g. langid.language")
     i.add_argument("-n", type=int, default=5, help="number of documents (default 5)")
+
+    rp = sub.add_parser("report", help="write the offline HTML curation report of a run, or compare two runs",
+                        description="Write DIR/report/index.html (self-contained: funnel, reasons, signal distributions with "
+                                    "thresholds, language/domain mix, dedup clusters, safety counts, dropped documents beside "
+                                    "kept ones) and DIR/report/report.json. With --compare A B, print what changed between two "
+                                    "runs and write B/report/compare.html.")
+    rp.add_argument("dir", nargs="?", help="the --output folder of a `corpus run`")
+    rp.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), help="compare two runs instead")
+
+    x = sub.add_parser("export", help="export the curated corpus as WanJuan-CC JSONL",
+                       description="Write DIR/data as WanJuan-CC records (id, content, title, language, date, token_num, "
+                                   "cbytes_num, line_num, char_num, toxic_score, porn_score, fluency_score, not_ad_score) into "
+                                   "gzip-compressed JSONL shards with a manifest. Scores whose stage did not run are null.")
+    x.add_argument("dir", help="the --output folder of a `corpus run`")
+    x.add_argument("--out", required=True, metavar="PATH", help="folder for part-NNNNN.jsonl.gz and manifest.json")
+    x.add_argument("--format", choices=["wanjuan-jsonl"], default="wanjuan-jsonl", help="record format (default wanjuan-jsonl)")
+    x.add_argument("--tokenizer", default="deepseek", help="tokenizer for token_num: a tokenizer.json or a shipped name (default deepseek)")
+    x.add_argument("--shard-docs", type=int, default=100_000, help="records per output file (default 100000)")
 
     k = sub.add_parser("pack", help="tokenize a curated corpus and pack it for training",
                        description="Tokenize DIR/data with a Hugging Face tokenizer and pack it into fixed-length samples "
@@ -90,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
                 print("\n" + global_text(summary["global"]))
             print(f"\ncurated Parquet: {args.output}/data/\nrejected:        {args.output}/rejected/\n"
                   f"quarantine:      {args.output}/quarantine/\nstats:           {args.output}/stats.json")
+            if not args.no_report:
+                from corpus.report import build
+
+                print(f"report:          {build(args.output)}")
             if summary["failed_shards"]:
                 print(f"\nerror: {len(summary['failed_shards'])} input(s) failed and are not in the counts above "
                       f"(see failed_shards in stats.json); re-run the same command to retry only those", file=sys.stderr)
@@ -103,6 +130,26 @@ def main(argv: list[str] | None = None) -> int:
             from corpus.inspect import samples
 
             print(samples(args.dir, args.stage, args.reason, args.n))
+        elif args.command == "report":
+            from corpus.report import build, compare
+
+            if args.compare:
+                d = compare.diff(compare.load(args.compare[0]), compare.load(args.compare[1]))
+                print(compare.text(d))
+                page = Path(args.compare[1]) / "report" / "compare.html"
+                page.write_text(compare.page(d), encoding="utf-8")
+                print(f"\ncomparison page: {page}")
+            elif args.dir:
+                print(build(args.dir))
+            else:
+                raise ValueError("give a run folder (corpus report DIR) or two with --compare DIR_A DIR_B")
+        elif args.command == "export":
+            from corpus.export import export
+
+            m = export(args.dir, args.out, args.tokenizer, args.shard_docs)
+            print(f"{m['records']:,} WanJuan-CC records ({m['tokens']:,} tokens) in {len(m['files'])} file(s) under {args.out}/")
+            for score, why in m["null_scores"].items():
+                print(f"  {score}: null ({why})")
         elif args.command == "pack":
             from corpus.pack.run import FORMATS, PackOptions, pack
 

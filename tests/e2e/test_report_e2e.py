@@ -1,0 +1,118 @@
+"""Curator report, run comparison and WanJuan-CC export on the default recipe's run of the demo sample;
+the report page is opened in headless Chromium with the network cut off."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pyarrow.dataset as ds
+import pytest
+
+from corpus.cli import main
+from corpus.export import FIELDS
+from corpus.pack.tokenizer import load as load_tokenizer
+from corpus.report import build
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+ARTEFACTS = ROOT / "out" / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def report(sample_run):
+    out, _ = sample_run
+    page = build(out)
+    return out, page, json.loads((out / "report" / "report.json").read_text())
+
+
+def test_report_aggregates_match_the_run(report):
+    out, page, r = report
+    stats = json.loads((out / "stats.json").read_text())
+    assert [s["docs_out"] for s in r["funnel"]] == [s["docs_out"] for s in stats["stages"]]
+    assert r["totals"]["kept"] == ds.dataset(str(out / "data")).count_rows()
+    assert r["mix"]["languages"] and sum(r["mix"]["languages"].values()) == r["totals"]["kept"]
+    by_col = {d["column"]: d for d in r["distributions"]}
+    # thresholds come from the recipe, with the measured zh overrides beside the defaults
+    assert by_col["gq_words"]["thresholds"]["*"] == {"min_doc_words": 50.0, "max_doc_words": 100000.0}
+    assert by_col["gq_words"]["thresholds"]["zh"]["min_doc_words"] == 80.0
+    assert by_col["gq_words"]["kept"]["n"] == r["totals"]["kept"]
+    rejected_gq = sum(next(s for s in stats["stages"] if s["name"] == "gopher_quality")["rejected"].values())
+    assert by_col["gq_alpha_words"]["rejected"]["n"] == rejected_gq
+    # one sample block per reason, each document really dropped for that reason
+    reasons = {(s["name"], k) for s in stats["stages"] for k in s["rejected"]}
+    blocks = r["samples"]["rejected"]
+    assert {(b["stage"], b["reason"]) for b in blocks} == reasons
+    for b in blocks:
+        assert 1 <= len(b["docs"]) <= 3 and all(d["drop_reason"] == b["reason"] for d in b["docs"])
+    dedup = [d for b in blocks if b["stage"] == "dedup" for d in b["docs"]]
+    assert dedup and all(d["dup_of"] and d["dup_of_text"] for d in dedup)  # the kept duplicate is shown beside
+    html = page.read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing loaded from the network
+    assert html.count("<svg") >= len(r["distributions"]) + 3
+
+
+def test_report_renders_in_headless_chromium_offline(report, tmp_path):
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing: `make test` installs Debian's chromium before the tests")
+        pytest.skip("Debian's chromium is not installed (`make test` installs it)")
+    out, page, r = report
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTEFACTS / "report.png"
+    flags = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             f"--user-data-dir={tmp_path / 'profile'}", "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+             "--enable-logging=stderr", "--v=0", "--window-size=1400,6000"]
+    dom = subprocess.run(flags + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
+    assert not console, console
+    m = re.search(r'data-sections="(\d+)" data-rendered="(\d+)"', dom.stdout)
+    assert m and m.group(1) == m.group(2) == "9", m and m.groups()  # every section rendered content
+    shotrun = subprocess.run(flags + [f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert shotrun.returncode == 0 and shot.stat().st_size > 50_000
+
+
+def test_compare_two_runs(sample_run, ray_session, sample_dir, tmp_path, capsys):
+    from corpus.pipeline import run
+
+    a, _ = sample_run
+    recipe = (ROOT / "pipelines" / "default.yaml").read_text().replace("min_score: 0.5", "min_score: 0.9")
+    (tmp_path / "strict.yaml").write_text(recipe)
+    b = tmp_path / "strict"
+    run(str(tmp_path / "strict.yaml"), [str(sample_dir / "*")], str(b))
+    assert main(["report", "--compare", str(a), str(b)]) == 0
+    text = capsys.readouterr().out
+    assert "stages[langid].min_score: 0.5 → 0.9" in text
+    langid = re.search(r"^langid\s+(\d+)\s+(\d+)", text, re.M)
+    assert int(langid.group(2)) < int(langid.group(1))  # a stricter threshold keeps fewer
+    assert (b / "report" / "compare.html").is_file()
+
+
+def test_export_wanjuan_records(sample_run, tmp_path, capsys):
+    out, _ = sample_run
+    assert main(["export", str(out), "--out", str(tmp_path / "wj"), "--shard-docs", "50"]) == 0
+    assert "fluency_score: null" in capsys.readouterr().out
+    files = sorted((tmp_path / "wj").glob("part-*.jsonl.gz"))
+    recs = [json.loads(line) for f in files for line in gzip.open(f, "rt", encoding="utf-8")]
+    data = {r["id"]: r for r in ds.dataset(str(out / "data")).to_table(columns=["id", "text", "lang", "date", "title"]).to_pylist()}
+    assert len(files) == -(-len(data) // 50) and len(recs) == len(data)
+    tok = load_tokenizer("deepseek").tokenizer
+    for rec in recs:
+        assert tuple(rec) == FIELDS
+        src = data[rec["id"]]
+        assert rec["content"] == src["text"] and rec["language"] == src["lang"] and rec["date"] == src["date"]
+        assert rec["char_num"] == len(src["text"]) and rec["cbytes_num"] == len(src["text"].encode())
+        assert rec["line_num"] == src["text"].count("\n") + 1
+        assert rec["toxic_score"] is None and rec["not_ad_score"] is None
+    first = recs[0]
+    assert first["token_num"] == len(tok.encode(first["content"], add_special_tokens=False).ids)
+    manifest = json.loads((tmp_path / "wj" / "manifest.json").read_text())
+    assert manifest["records"] == len(recs) and set(manifest["null_scores"]) == {"toxic_score", "porn_score", "fluency_score", "not_ad_score"}
