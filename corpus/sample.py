@@ -152,6 +152,39 @@ def build_pages(n: int, rng: random.Random) -> list[tuple[str, bytes, str]]:
     return pages
 
 
+def safety_pages(rng: random.Random) -> list[tuple[str, bytes]]:
+    """Pages for the safety stage: contact details to mask, a domain on the adult blocklist (FineWeb's UT1
+    list has it), and profanity-dense text made from the better-profanity word list at run time."""
+    import importlib.resources
+
+    from corpus.safety import pii_cases
+
+    zh = chinese_sentences()
+    # prose paragraphs only (no code), so these pages reach the safety stage past the quality rules
+    en = [p for p in english_paragraphs() if len(p) > 300 and sum(w.strip(".,;:()\"'").isalpha() for w in p.split()) > 0.92 * len(p.split())]
+    out = []
+    for k in range(3):
+        paras = en[6 * k : 6 * k + 4] + [f"Questions? Write to {pii_cases._email(rng)} or call {pii_cases._mobile(rng)}."]
+        out.append((f"https://docs.example.org/en/contact-{k}.html", page(paras[0][:50], paras, False)))
+        sents = zh[900 + 40 * k : 930 + 40 * k]
+        paras = ["".join(sents[j : j + 5]) for j in range(0, 30, 5)]
+        paras.append(f"联系人：王老师，手机{pii_cases._mobile(rng)}，身份证号{pii_cases._id_number(rng)}，服务器{pii_cases._ipv4(rng)}。")
+        out.append((f"https://news.example.cn/contact-{k}.html", page(sents[0][:20], paras, True)))
+    for k in range(2):
+        sents = zh[1200 + 40 * k : 1230 + 40 * k]
+        out.append((f"https://www.0-1sex.com/page-{k}.html", page(sents[0][:20], ["".join(sents[j : j + 5]) for j in range(0, 30, 5)], True)))
+    bad = [w for w in importlib.resources.files("better_profanity").joinpath("profanity_wordlist.txt").read_text().split() if w.isalpha()]
+    for k in range(2):
+        paras = []
+        for para in en[40 + 5 * k : 44 + 5 * k]:
+            words = para.split()
+            for j in range(0, len(words), 6):
+                words[j] = rng.choice(bad)
+            paras.append(" ".join(words))
+        out.append((f"https://forum.example.net/thread-{k}.html", page("Thread", paras, False)))
+    return [(url, html.encode()) for url, html in out]
+
+
 def write_sample(output: str, n_pages: int = 400, seed: int = 7) -> list[str]:
     out = Path(output)
     out.mkdir(parents=True, exist_ok=True)
@@ -183,6 +216,8 @@ def write_sample(output: str, n_pages: int = 400, seed: int = 7) -> list[str]:
             crawl.capture(url, body.replace(b"<body>", b"<body>" + banner, 1), ctype, day=10)
         for url, _, _ in pages[1:half:11]:
             crawl.revisit(url, day=11)
+        for url, body in safety_pages(rng):
+            crawl.capture(url, body, "text/html; charset=utf-8", day=12)
     paths.append(seg1)
 
     jsonl = out / "sample-dump.jsonl.gz"

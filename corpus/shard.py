@@ -181,10 +181,9 @@ def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, o
                 if errors is not None:
                     st.errors += errors.num_rows
                     sinks.write("quarantine", errors)
-                for edit in ("lines_removed", "chars_removed"):
-                    col = f"{step.name}_{edit}"
-                    if col in out.column_names:
-                        st.edits[edit] += int(pc.sum(out.column(col)).as_py() or 0)
+                for col in out.column_names:  # edits inside kept documents: <stage>_lines_removed, <stage>_pii_email_masked, …
+                    if col.startswith(f"{step.name}_") and col.endswith(("_removed", "_masked")):
+                        st.edits[col[len(step.name) + 1 :]] += int(pc.sum(out.column(col)).as_py() or 0)
                 live, rejected = _split(out, step.stage_name, st)
                 sinks.write("rejected", rejected)
                 st.docs_out += live.num_rows

@@ -71,7 +71,8 @@ def funnel_text(stages: list[dict]) -> str:
         for reason, n in sorted(s["rejected"].items(), key=lambda kv: (-kv[1], kv[0])):
             lines.append(f"{'':<18}{reason:<36}{n:>8,}")
         for edit, n in s.get("edits", {}).items():
-            lines.append(f"{'':<18}{'(kept docs) ' + edit:<36}{n:>8,}")
+            if n:
+                lines.append(f"{'':<18}{'(kept docs) ' + edit:<36}{n:>8,}")
     return "\n".join(lines)
 
 

@@ -113,9 +113,14 @@ def render(r: dict) -> str:
                           g["partitions"], g["cc_rounds"], g.get("wall_s", "")]])
         dedup += _table(["duplicate reason", "documents"], [[k, v] for k, v in g.get("duplicates", {}).items()])
     parts.append(_section("dedup", "Deduplication", dedup or '<p class="na">no dedup stage in this recipe</p>'))
-    parts.append(_section("safety", "Safety and PII", '<p class="na">no safety stage in this recipe: no blocklist, '
-                          'toxicity, porn or PII counts (toxic_score and porn_score are null in exports)</p>'
-                          if not r["safety"] else _table(["stage", "rejected"], [[k, sum(v["rejected"].values())] for k, v in r["safety"].items()])))
+    safety = ""
+    for name, st in r["safety"].items():
+        safety += f"<h3>{_e(name)}: {st['docs_in']:,} in, {st['docs_out']:,} kept</h3>"
+        safety += _table(["signal that fired", "documents dropped"], [[k, v] for k, v in st["rejected"].items()] or [["(none)", 0]])
+        safety += _table(["PII type", "masked in kept documents"],
+                         [[k.removeprefix("pii_").removesuffix("_masked"), v] for k, v in st.get("edits", {}).items() if k.startswith("pii_")])
+    parts.append(_section("safety", "Safety and PII", safety or '<p class="na">no safety stage in this recipe: no blocklist, '
+                          'toxicity, porn or PII counts (toxic_score and porn_score are null in exports)</p>'))
     kept = r["samples"]["kept"]
     blocks = []
     for block in r["samples"]["rejected"]:

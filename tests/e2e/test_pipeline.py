@@ -2,6 +2,7 @@
 
 import gzip
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -43,7 +44,7 @@ def test_counts_add_up_and_nothing_is_lost(sample_run, sample_dir):
     out, summary = sample_run
     stats = json.loads((out / "stats.json").read_text())
     assert [s["name"] for s in stats["stages"]] == ["read", "extract", "langid", "format", "abnormal",
-                                                    "gopher_repetition", "gopher_quality", "c4", "fineweb", "dedup"]
+                                                    "gopher_repetition", "gopher_quality", "c4", "fineweb", "dedup", "safety"]
     for s in stats["stages"]:
         assert s["docs_in"] == s["docs_out"] + sum(s["rejected"].values()) + s["errors"], s["name"]
     for a, b in zip(stats["stages"], stats["stages"][1:]):
@@ -145,3 +146,18 @@ def test_extraction_time_bound_holds_inside_ray_workers(ray_session, sample_dir,
     summary = run(str(recipe), [str(sample_dir / "sample-00000.warc.gz")], str(tmp_path / "o"))
     extract = next(s for s in summary["stages"] if s["name"] == "extract")
     assert extract["rejected"].get("extract.timeout", 0) >= 0.9 * extract["docs_in"] > 0
+
+
+def test_safety_drops_blocklisted_and_toxic_pages_and_masks_pii(sample_run):
+    out, _ = sample_run
+    stats = json.loads((out / "stats.json").read_text())
+    safety = next(s for s in stats["stages"] if s["name"] == "safety")
+    assert safety["rejected"].get("safety.blocklist_adult") == 2  # the sample's pages on a UT1-listed domain
+    assert safety["rejected"].get("safety.toxic_words", 0) >= 1
+    assert safety["edits"]["pii_phone_masked"] >= 3 and safety["edits"]["pii_id_number_masked"] >= 2
+    data = sink(out, "data").to_pylist()
+    contact = [r for r in data if "/contact-" in r["url"]]
+    assert contact and all("[PHONE]" in r["text"] for r in contact)
+    assert not any(re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", r["text"]) for r in contact)
+    assert all(r["safety_pii_phone_masked"] >= 1 for r in contact)
+    assert not any("0-1sex.com" in r["url"] for r in data)

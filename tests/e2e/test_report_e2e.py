@@ -111,8 +111,9 @@ def test_export_wanjuan_records(sample_run, tmp_path, capsys):
         assert rec["content"] == src["text"] and rec["language"] == src["lang"] and rec["date"] == src["date"]
         assert rec["char_num"] == len(src["text"]) and rec["cbytes_num"] == len(src["text"].encode())
         assert rec["line_num"] == src["text"].count("\n") + 1
-        assert rec["toxic_score"] is None and rec["not_ad_score"] is None
+        assert 0 <= rec["toxic_score"] <= 1 and 0 <= rec["porn_score"] <= 1  # from the safety stage
+        assert rec["fluency_score"] is None and rec["not_ad_score"] is None  # no quality-model stage yet
     first = recs[0]
     assert first["token_num"] == len(tok.encode(first["content"], add_special_tokens=False).ids)
     manifest = json.loads((tmp_path / "wj" / "manifest.json").read_text())
-    assert manifest["records"] == len(recs) and set(manifest["null_scores"]) == {"toxic_score", "porn_score", "fluency_score", "not_ad_score"}
+    assert manifest["records"] == len(recs) and set(manifest["null_scores"]) == {"fluency_score", "not_ad_score"}

