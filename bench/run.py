@@ -7,6 +7,7 @@ Rules (issue 3): keep/drop agreement with datatrove's filters per filter, and ru
 Pack (issue 8): tokens/s per core next to the bare tokenizer and a Megatron-style loop (bench/pack_bench.py).
 Dedup (issue 5): datatrove's MinHash pipeline on planted near-duplicates, and a 1M-document scale run
 (bench/dedup_bench.py; BENCH_DEDUP_SCALE=0 skips the scale run).
+Safety (issue 6): stage speed, the blocklist's memory per worker, PII precision/recall (bench/safety_bench.py).
 """
 
 from __future__ import annotations
@@ -138,6 +139,10 @@ def main() -> None:
     from dedup_bench import main as run_dedup_bench
 
     result["dedup"] = run_dedup_bench(OUT, int(os.environ.get("BENCH_DEDUP_SCALE", "1000000")))
+    (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
+    from safety_bench import main as run_safety_bench
+
+    result["safety"] = run_safety_bench(OUT / "ours" / "data", OUT)
     (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
 
 
