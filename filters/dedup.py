@@ -25,7 +25,8 @@ from corpus.step import GlobalStep, mark, set_column
 
 @dataclasses.dataclass
 class DedupParams:
-    url: bool = True            # captures of the same URL: keep the newest (URL normalised: scheme, www., slash)
+    url: bool = True            # captures of the same URL (normalised: scheme, www., slash) are duplicates...
+    url_keep: str = "newest"    # ...and this one stays: newest | oldest
     exact: bool = True          # same text after line normalisation (case, digits, spacing)
     fuzzy: bool = True          # MinHash-LSH near duplicates
     ngram: int = 5              # shingle size in tokens (words; one Han character is one token) - InternLM2: 5
@@ -43,6 +44,8 @@ class DedupParams:
     against: list[str] = dataclasses.field(default_factory=list)  # earlier run folders: their kept documents win
 
     def validate(self) -> str | None:
+        if self.url_keep not in ("newest", "oldest"):
+            return f"url_keep must be newest or oldest, got {self.url_keep!r}"
         if self.keep not in plan.KEEP_RULES:
             return f"keep must be one of {', '.join(plan.KEEP_RULES)}, got {self.keep!r}"
         if self.keep == "quality" and not self.quality_column:
@@ -130,7 +133,7 @@ class Dedup(GlobalStep):
         meta = [pq.ParquetFile(s.path).metadata for s in sources]
         rows = sum(m.num_rows for m in meta)
         size = sum(m.row_group(i).total_byte_size for m in meta for i in range(m.num_row_groups))  # uncompressed
-        settings = plan.Settings(p.url, p.exact, p.fuzzy, self.bands, p.threshold, p.verify, p.keep,
+        settings = plan.Settings(p.url, p.url_keep, p.exact, p.fuzzy, self.bands, p.threshold, p.verify, p.keep,
                                  p.line_min_docs, plan.partitions_for(size, p.memory_mb, cpus))
         summary = plan.run(executor, sources, settings, work_dir)
         summary.update(documents=rows, lsh=p.lsh_settings(), references=[str(Path(d).resolve()) for d in p.against],

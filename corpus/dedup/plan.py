@@ -53,6 +53,7 @@ class Source:
 @dataclasses.dataclass(frozen=True)
 class Settings:
     url: bool
+    url_keep: str  # newest | oldest capture of a URL
     exact: bool
     fuzzy: bool
     bands: int
@@ -190,14 +191,14 @@ def verify(threshold: float, n_edges: int, *tables: pa.Table) -> pa.Table:
     return components.edges(a[keep], b[keep])
 
 
-def group_urls(parts: int, *tables: pa.Table) -> list[pa.Table]:
-    """Captures of one URL: the reference copy, else the newest capture, stays; the rest are URL duplicates."""
+def group_urls(parts: int, keep: str, *tables: pa.Table) -> list[pa.Table]:
+    """Captures of one URL: the reference copy, else the newest (or oldest) capture, stays; the rest are URL duplicates."""
     t = concat(tables)
     if not t.num_rows:
         empty = pa.table({"node": pa.array([], pa.uint64()), "url_dup_of": pa.array([], pa.string())})
         return [empty] * parts
     t = t.take(pc.sort_indices(t, [("url_key", "ascending"), ("reference", "descending"),
-                                   ("date", "descending"), ("id", "ascending")]))
+                                   ("date", "descending" if keep == "newest" else "ascending"), ("id", "ascending")]))
     key = column(t, "url_key")
     new = np.concatenate([[True], key[1:] != key[:-1]])
     keeper = np.flatnonzero(new)[np.cumsum(new) - 1]
@@ -319,7 +320,7 @@ def run(ex: Executor, sources: list[Source], s: Settings, work: Path) -> dict:
         edge_refs = ex.map(verify, [(s.threshold, P, *half[p], *sets[p]) for p in range(P)]) + copies
     else:
         edge_refs = [ref for part in candidates for ref in part] + copies
-    url_by_node = transpose(ex.map(group_urls, [(P, *urls[p]) for p in range(P)], num_returns=P), P)
+    url_by_node = transpose(ex.map(group_urls, [(P, s.url_keep, *urls[p]) for p in range(P)], num_returns=P), P)
     labels, rounds = components.components(ex, edge_refs, P)
     joined = ex.map(join_members, [(P, len(sources), labels[p], *attrs[p], *url_by_node[p]) for p in range(P)],
                     num_returns=P + 1)

@@ -271,5 +271,6 @@ def collect(out_dir: str | Path) -> dict:
         "mix": mix, "global": stats.get("global", {}),
         "safety": {s["name"]: s for s in stages if s["name"].startswith("safety")},
         "distributions": dists,
+        "score_columns": [s.column for s in signals if s.column.endswith("_score")],
         "samples": _samples(out, stats),
     }

@@ -113,14 +113,18 @@ def render(r: dict) -> str:
                           g["partitions"], g["cc_rounds"], g.get("wall_s", "")]])
         dedup += _table(["duplicate reason", "documents"], [[k, v] for k, v in g.get("duplicates", {}).items()])
     parts.append(_section("dedup", "Deduplication", dedup or '<p class="na">no dedup stage in this recipe</p>'))
-    safety = ""
+    safety = "" if r["safety"] else ('<p class="na">no safety stage in this recipe: no blocklist, toxicity, porn or '
+                                     'PII counts</p>')
     for name, st in r["safety"].items():
         safety += f"<h3>{_e(name)}: {st['docs_in']:,} in, {st['docs_out']:,} kept</h3>"
         safety += _table(["signal that fired", "documents dropped"], [[k, v] for k, v in st["rejected"].items()] or [["(none)", 0]])
         safety += _table(["PII type", "masked in kept documents"],
                          [[k.removeprefix("pii_").removesuffix("_masked"), v] for k, v in st.get("edits", {}).items() if k.startswith("pii_")])
-    parts.append(_section("safety", "Safety and PII", safety or '<p class="na">no safety stage in this recipe: no blocklist, '
-                          'toxicity, porn or PII counts (toxic_score and porn_score are null in exports)</p>'))
+    null_scores = [f for f in ("toxic_score", "porn_score", "fluency_score", "not_ad_score") if f not in r.get("score_columns", [])]
+    if null_scores:
+        safety += (f"<p class='meta'>In a WanJuan-CC export (corpus export) these scores are null, because no stage of this "
+                   f"recipe writes them: {_e(', '.join(null_scores))}</p>")
+    parts.append(_section("safety", "Safety and PII", safety))
     kept = r["samples"]["kept"]
     blocks = []
     for block in r["samples"]["rejected"]:

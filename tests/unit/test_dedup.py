@@ -184,3 +184,11 @@ def test_recipe_rejects_bad_dedup_settings():
         parse({"stages": [{"dedup": {"keep": "biggest"}}]}, "r.yaml")
     with pytest.raises(RecipeError, match="bands x rows"):
         parse({"stages": [{"dedup": {"bands": 20, "rows": 10}}]}, "r.yaml")
+
+
+def test_url_keep_oldest(tmp_path, english_bases):
+    rows = [{"id": "old", "url": "https://site.example/p", "date": "2023-01-01", "text": english_bases[5]},
+            {"id": "new", "url": "https://site.example/p/", "date": "2024-01-01", "text": english_bases[6]}]
+    out, _ = run_dedup(tmp_path, [rows], line_min_docs=0, url_keep="oldest")
+    d = _by_id(out)
+    assert d["new"]["drop_reason"] == "dedup.url" and d["new"]["dup_of"] == "old" and d["old"]["drop_reason"] is None
