@@ -8,6 +8,7 @@ Pack (issue 8): tokens/s per core next to the bare tokenizer and a Megatron-styl
 Dedup (issue 5): datatrove's MinHash pipeline on planted near-duplicates, and a 1M-document scale run
 (bench/dedup_bench.py; BENCH_DEDUP_SCALE=0 skips the scale run).
 Safety (issue 6): stage speed, the blocklist's memory per worker, PII precision/recall (bench/safety_bench.py).
+Perplexity (issue 4): KenLM scoring speed next to extraction, and the extremes of the score (bench/quality_bench.py).
 """
 
 from __future__ import annotations
@@ -143,6 +144,10 @@ def main() -> None:
     from safety_bench import main as run_safety_bench
 
     result["safety"] = run_safety_bench(OUT / "ours" / "data", OUT)
+    from quality_bench import main as run_quality_bench
+
+    result["perplexity"] = run_quality_bench(OUT / "ours" / "data", result["rules"]["extract_ms_per_doc"])
+    (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
     (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
 
 
