@@ -145,14 +145,15 @@ def group_keys(parts: int, *tables: pa.Table) -> list[pa.Table]:
 
 def _lookup(sets: pa.Table, nodes: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     """Shingle sets of ``nodes`` from one partition's set table (empty where missing), and which were found."""
-    have = column(sets, "node") if sets.num_rows else np.empty(0, np.uint64)
+    empty = pa.array([[]] * len(nodes), pa.list_(pa.uint32()))
+    if not sets.num_rows:
+        return empty, np.zeros(len(nodes), bool)
+    have = column(sets, "node")
     order = np.argsort(have)
-    have = have[order]
-    pos = np.searchsorted(have, nodes).clip(max=max(len(have) - 1, 0))
-    found = (have[pos] == nodes) if len(have) else np.zeros(len(nodes), bool)
-    col = sets.column("shingles").combine_chunks() if sets.num_rows else pa.array([], pa.list_(pa.uint32()))
-    taken = col.take(pa.array(np.where(found, order[pos] if len(have) else 0, 0))) if len(have) else pa.array([[]] * len(nodes), pa.list_(pa.uint32()))
-    return pc.if_else(pa.array(found), taken, pa.scalar([], pa.list_(pa.uint32()))), found
+    pos = np.searchsorted(have[order], nodes).clip(max=len(have) - 1)
+    found = have[order][pos] == nodes
+    taken = sets.column("shingles").combine_chunks().take(pa.array(order[pos]))
+    return pc.if_else(pa.array(found), taken, empty), found
 
 
 def attach_first(parts: int, n_edges: int, *tables: pa.Table) -> list[pa.Table]:

@@ -77,9 +77,9 @@ def page(d: dict) -> str:
             + _table(["", "input records", "kept", "rejected", "quarantined"],
                      [["A"] + [ta[k] for k in ("input_records", "kept", "rejected", "quarantined")],
                       ["B"] + [tb[k] for k in ("input_records", "kept", "rejected", "quarantined")]]) + "</section>"
-            f"<section data-section='settings'><h2>Recipe settings that differ</h2>"
+            "<section data-section='settings'><h2>Recipe settings that differ</h2>"
             + (_table(["setting", "A", "B"], d["settings"]) if d["settings"] else "<p class='na'>same recipe settings</p>") + "</section>"
-            f"<section data-section='stages'><h2>Retention per stage</h2>"
+            "<section data-section='stages'><h2>Retention per stage</h2>"
             + _table(["stage", "out A", "out B", "retained A", "retained B"], rows) + "</section>"
-            f"<section data-section='reasons'><h2>Reasons whose counts changed</h2>"
+            "<section data-section='reasons'><h2>Reasons whose counts changed</h2>"
             + (_table(["stage", "reason", "A", "B"], d["reasons"]) if d["reasons"] else "<p class='na'>none</p>") + "</section></body></html>")

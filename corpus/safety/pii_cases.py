@@ -96,9 +96,9 @@ def negatives(rng: random.Random) -> list[str]:
         f"The value 192.168.{rng.randint(256, 999)}.1 is not an address; nor is 1.2.3.4.5.",
         f"会议时间 14:30:00，地点三楼会议室，共 {rng.randint(100, 999)} 人参加。",
         f"人口约为 1{rng.randint(3, 9)}{rng.randint(10**8, 10**9 - 1)}0 人（估计值）。",   # 12 digits: not a phone
-        f"In Python, matrix products are written a @ b and decorators as @property.",
-        f"Follow @zhangwei on the site, or visit www.example.com/contact?email=none.",
-        f"坐标 39.9042, 116.4074；海拔 43.5 米。",
+        "In Python, matrix products are written a @ b and decorators as @property.",
+        "Follow @zhangwei on the site, or visit www.example.com/contact?email=none.",
+        "坐标 39.9042, 116.4074；海拔 43.5 米。",
         f"Timestamp 1718190000123 recorded; checksum 0x{rng.randint(0, 2**32):08x}.",
     ]
 

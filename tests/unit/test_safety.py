@@ -3,7 +3,6 @@ adult blocklist, word-boundary and density rules for the word lists, and the sta
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
