@@ -139,9 +139,7 @@ def run(
         ray_exec.run_shards(ray_exec.ShardWorker, (recipe, schema), todo, out_dir, workers, max_cpus, max_gpus, on_done, on_failed)
 
     # a shard counts once it has been through every segment, so the funnel adds up per stage and overall
-    complete = [inp for inp in files if inp.shard in done[-1]]
-    results = {inp.shard: [done[k][inp.shard] for k in range(len(segs))] for inp in complete}
-    ordered = [results[inp.shard] for inp in complete]
+    ordered = [[seg_done[inp.shard] for seg_done in done] for inp in files if inp.shard in done[-1]]
     merged = merge_all([[st for rec in r for st in rec["stats"]] for r in ordered])
     unbalanced = [s.name for s in merged if not s.balanced()]
     stages = [s.to_dict() for s in merged]

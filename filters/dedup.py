@@ -157,8 +157,7 @@ class Dedup(GlobalStep):
     # -- apply side: per shard, like any step -----------------------------------------------------------------
     def bind(self, work_dir: Path, shard_index: int) -> None:
         self.decisions = plan.shard_decisions(Path(work_dir) / "decisions", shard_index)
-        rows = (pc.bit_wise_and(self.decisions.column("node"), pa.scalar(0xFFFFFFFF, pa.uint64()))).cast(pa.uint32())
-        self.decision_rows = rows
+        self.decision_rows = pa.array(plan.row_ids(self.decisions.column("node").to_numpy()))
         lines = Path(work_dir) / "frequent_lines.npy"
         self.frequent = np.load(lines, allow_pickle=False) if lines.exists() else np.empty(0, np.uint64)
 

@@ -21,12 +21,6 @@ from corpus.safety import pii
 from corpus.step import Step, mark, set_column
 
 
-def _models() -> Path:
-    from corpus.safety.assets import models_dir
-
-    return models_dir()
-
-
 @dataclasses.dataclass
 class SafetyParams:
     # Blocklist categories under models/blocklists (built by `make models`; "adult" is FineWeb's UT1 list),
@@ -55,10 +49,11 @@ class Safety(Step):
     outputs += [pa.field(f"safety_pii_{t}_masked", pa.int32()) for t in pii.TYPES]
 
     def setup(self) -> None:
+        from corpus.safety.assets import models_dir
         from corpus.safety.blocklist import Blocklist, build
         from corpus.safety.words import Lexicon, default_lists, load_user_lists
 
-        models = _models()
+        models = models_dir()
         self.lists = []
         for name in self.params.blocklists:
             domains = models / "blocklists" / f"{name}.domains.npy"

@@ -68,13 +68,22 @@ def node_ids(index: int, rows: np.ndarray) -> np.ndarray:
     return (np.uint64(index) << ROW_BITS) | rows.astype(np.uint64)
 
 
+def row_ids(nodes: np.ndarray) -> np.ndarray:
+    """The row half of node ids (their shard is the high half)."""
+    return (nodes & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+
+
+def dropped_rows(decision_dir: str | Path, index: int) -> np.ndarray:
+    """Rows of shard ``index`` that its decisions drop as duplicates."""
+    t = shard_decisions(decision_dir, index)
+    return row_ids(column(t.filter(pc.is_valid(t.column("reason"))), "node"))
+
+
 def _read(src: Source, columns: list[str]) -> pa.Table:
     t = pq.read_table(src.path, columns=columns + ["row"])
     nodes = node_ids(src.index, column(t, "row"))
     if src.decisions:  # a reference corpus: only the documents it kept
-        gone = shard_decisions(src.decisions, src.origin_index)
-        gone = column(gone.filter(pc.is_valid(gone.column("reason"))), "node") & np.uint64(0xFFFFFFFF)
-        keep = ~np.isin(column(t, "row").astype(np.uint64), gone)
+        keep = ~np.isin(column(t, "row"), dropped_rows(src.decisions, src.origin_index))
         t, nodes = t.filter(pa.array(keep)), nodes[keep]
     return t.append_column("node", pa.array(nodes, pa.uint64()))
 
@@ -289,9 +298,7 @@ def shard_decisions(decision_dir: str | Path, index: int) -> pa.Table:
 def map_lines(src: Source, decision_dir: str, parts: int) -> list[pa.Table]:
     """Line hashes of the documents that survive document-level dedup, one count per document."""
     t = pq.read_table(src.path, columns=["row", "lines"])
-    gone = shard_decisions(decision_dir, src.index)
-    gone = column(gone.filter(pc.is_valid(gone.column("reason"))), "node") & np.uint64(0xFFFFFFFF)
-    t = t.filter(pc.invert(pc.is_in(t.column("row"), pa.array(gone.astype(np.uint32)))))
+    t = t.filter(pa.array(~np.isin(column(t, "row"), dropped_rows(decision_dir, src.index))))
     h = pc.list_flatten(t.column("lines")).to_numpy(zero_copy_only=False).astype(np.uint64)
     return partition(pa.table({"h": h}), h, parts)
 

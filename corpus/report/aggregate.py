@@ -130,7 +130,7 @@ def _scan_kept(data: ds.Dataset | None, signals: list[Signal]) -> dict:
         return {"languages": {}, "domains": {}, "chars_by_language": {}}
     names = set(data.schema.names)
     cols = [s.column for s in signals if s.column in names] + [c for c in ("lang", "domain", "text") if c in names]
-    for batch in data.to_batches(columns=[c for c in cols if c != "text"] + (["text"] if "text" in names else []), batch_size=BATCH):
+    for batch in data.to_batches(columns=cols, batch_size=BATCH):
         if "lang" in names:
             lang = batch.column("lang")
             langs.update({r["values"]: r["counts"] for r in pc.value_counts(lang).to_pylist()})
