@@ -48,7 +48,7 @@ def main(corpus: Path, out: Path) -> dict:
     base = json.loads(proc.stdout.strip().splitlines()[-1])
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
-    subprocess.run([str(Path(sys.executable).parent / "corpus"), "pack", str(corpus), "--out", str(out), "--seq-len", "2048",
+    subprocess.run([sys.executable, "-m", "corpus", "pack", str(corpus), "--out", str(out), "--seq-len", "2048",
                     "--workers", "1"], env=ONE_CORE, check=True, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     manifest = json.loads((out / "manifest.json").read_text())
@@ -59,7 +59,7 @@ def main(corpus: Path, out: Path) -> dict:
             ("corpus pack, shard time only", tokens / stage),
             ("Megatron-style loop (per document, Python lists)", base["loop_tokens"] / base["loop_s"])]
     print(f"\ntokenize-and-pack: {base['docs']:,} curated documents, {tokens:,} tokens (incl. EOS), deepseek tokenizer, "
-          f"seq_len 2048, bfd, one core, device: {manifest['shards'][0]['stats']['device']} (no GPU lent to this run)")
+          f"seq_len 2048, bfd, one core, packed on: {manifest['shards'][0]['stats']['device']}")
     for name, rate in rows:
         print(f"{name:<52}{rate:>14,.0f} tokens/s/core")
     print(f"corpus pack / bare tokenizer: {rows[1][1] / rows[0][1]:.0%} end to end, {rows[2][1] / rows[0][1]:.0%} shard time (target >= 85%)")

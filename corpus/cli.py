@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--eos-token", default=None, help="end-of-document token (default: from tokenizer_config.json)")
     k.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
     k.add_argument("--workers", type=int, default=None, help="parallel shard workers (default: one per available CPU)")
+    k.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="where the packing arithmetic runs: auto uses the cluster's GPUs (shared by the workers) when "
+                        "there are any, else CPUs (default auto); the output is the same bytes either way")
 
     g = sub.add_parser("sample", help="write the built-in demo crawl (WARC + JSONL)",
                        description="Generate a small mixed zh/en/other-language crawl with boilerplate, "
@@ -155,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
 
             fmts = FORMATS if args.format == "both" else (args.format,)
             opts = PackOptions(args.tokenizer, args.seq_len, args.mode, fmts, args.eos_token)
-            m = pack(args.dir, args.out, opts, args.address, args.workers)
+            m = pack(args.dir, args.out, opts, args.address, args.workers, args.device)
             t = m["totals"]
             print(f"{t['docs']:,} documents → {t['samples']:,} samples of {args.seq_len + 1} tokens "
                   f"({t['tokens']:,} tokens, {t['padding']:,} padding, {t['dropped_tail_tokens']:,} dropped at the tail)")

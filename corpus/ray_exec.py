@@ -64,15 +64,16 @@ class ShardWorker:
 
 @ray.remote
 class PackWorker:
-    def __init__(self, options) -> None:
+    def __init__(self, options, device: str) -> None:
         from corpus.pack import run as pack_run
 
         self.pack_run = pack_run
         self.options = options
+        self.device = device
         self.tokenizer = pack_run.load_tokenizer(options)
 
     def process(self, data_file: str, out_dir: str) -> tuple[str, dict, dict[str, str], str]:
-        stats, files = self.pack_run.pack_shard(data_file, Path(out_dir), self.options, self.tokenizer)
+        stats, files = self.pack_run.pack_shard(data_file, Path(out_dir), self.options, self.tokenizer, self.device)
         return data_file, stats, files, ray.get_runtime_context().get_node_id()
 
 

@@ -57,10 +57,19 @@ def load_tokenizer(options: PackOptions) -> LoadedTokenizer:
     return load(options.tokenizer, options.eos_token)
 
 
-def device() -> str:
+def resolve_device(requested: str) -> str:
+    """The device this worker packs on; ``cuda`` when asked for one that is not there is an error, not a
+    silent fall-back, so a run that was meant to use GPUs does not quietly take ten times longer."""
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if requested == "cpu":
+        return "cpu"
+    if torch.cuda.is_available():
+        return "cuda"
+    if requested == "cuda":
+        raise RuntimeError("--device cuda: this worker sees no CUDA GPU (torch.cuda.is_available() is False); "
+                           "use --device auto or cpu, or check the node's drivers and CUDA_VISIBLE_DEVICES")
+    return "cpu"
 
 
 def _windows(data_file: str, options: PackOptions, tok: LoadedTokenizer):
@@ -95,9 +104,10 @@ def _tail_pieces(ids: list[str], starts: list[int], docs: list[np.ndarray], cut:
     return pieces
 
 
-def pack_shard(data_file: str, out_dir: Path, options: PackOptions, tok: LoadedTokenizer) -> tuple[dict, dict[str, str]]:
+def pack_shard(data_file: str, out_dir: Path, options: PackOptions, tok: LoadedTokenizer,
+               requested_device: str = "auto") -> tuple[dict, dict[str, str]]:
     shard = Path(data_file).stem
-    dev = device()
+    dev = resolve_device(requested_device)
     capacity = options.seq_len + 1
     stats = {"docs": 0, "tokens": 0, "samples": 0, "padding": 0, "dropped_tail_tokens": 0, "device": dev}
     carry: list[tuple[str, int, np.ndarray]] = []  # concat: (doc id, start in doc, tokens) not yet in a sample
@@ -150,7 +160,7 @@ def pack_shard(data_file: str, out_dir: Path, options: PackOptions, tok: LoadedT
 
 
 def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = None, workers: int | None = None,
-         log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> dict:
+         device: str = "auto", log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> dict:
     from corpus import ray_exec
 
     options.validate()
@@ -169,9 +179,15 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
         else:
             todo.append(f)
     where = ray_exec.init(address)
-    gpus = 1 if ray_exec.gpus_available() else 0
+    gpus = 0 if device == "cpu" else ray_exec.gpus_available()
+    if device == "cuda" and not gpus:
+        raise RuntimeError(f"--device cuda: the Ray cluster at {where} has no GPUs; use --device auto or cpu")
+    # tokenizing is CPU work and the packing arithmetic is light: every worker takes an equal share of the
+    # GPUs rather than one worker per GPU leaving the other cores idle
+    n_workers = max(1, min(len(todo) or 1, workers or ray_exec.cpus()))
+    gpu_share = min(1.0, int(gpus / n_workers * 1e4) / 1e4) if gpus else 0.0
     log(f"pack: {len(data)} shard(s), tokenizer {tok.path} (vocab {tok.vocab_size:,}), seq_len {options.seq_len}, "
-        f"mode {options.mode}, on {where}{' with GPUs' if gpus else ''}")
+        f"mode {options.mode}, on {where}" + (f" with {gpus} GPU(s), {gpu_share:g} per worker" if gpus else " on CPUs"))
 
     def on_done(data_file, stats, files, node):
         payload = {"fingerprint": fingerprint, "source": data_file, "stats": stats, "files": files, "node": node}
@@ -186,7 +202,8 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
         failed.append({"source": data_file, "error": error})
         log(f"[failed] {Path(data_file).stem}: {error}")
 
-    ray_exec.run_shards(ray_exec.PackWorker, (options,), todo, out_dir, workers, 1.0, gpus, on_done, on_failed)
+    ray_exec.run_shards(ray_exec.PackWorker, (options, "cuda" if gpus else "cpu"), todo, out_dir, n_workers, 1.0, gpu_share,
+                        on_done, on_failed)
     totals = {k: sum(r["stats"][k] for r in results.values()) for k in ("docs", "tokens", "samples", "padding", "dropped_tail_tokens")}
     manifest = {
         "tokenizer": {"path": tok.path, "sha256": tok.sha256, "vocab_size": tok.vocab_size, "eos_id": tok.eos_id},

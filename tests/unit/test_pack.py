@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from corpus.pack.formats import MegatronReader, read_internevo, write_internevo, write_megatron
-from corpus.pack.packing import pack_bfd, pack_concat, position_ids
+from corpus.pack.packing import fill, fill_gather, pack_bfd, pack_concat, position_ids
 from corpus.pack.tokenizer import TokenizerError, load
 
 
@@ -56,6 +56,29 @@ def test_concat_cuts_the_stream_and_counts_the_tail():
     for row, segs in zip(packed.tokens, packed.segments):
         assert sum(s.length for s in segs) == cap
         assert np.array_equal(row[: segs[0].length], docs[segs[0].doc][segs[0].start : segs[0].start + segs[0].length])
+
+
+def test_gather_fill_used_on_gpus_equals_the_slice_copy():
+    """The GPU path copies tokens with one gather/scatter; run here on the CPU it must match the slices."""
+    cap = 64
+    docs = random_docs(n=200, seed=11, cap=cap)
+    bins = pack_bfd(docs, cap, pad_id=0).segments
+    assert np.array_equal(fill_gather(docs, bins, cap, 7, "cpu"), fill(docs, bins, cap, 7, "cpu"))
+    assert fill_gather(docs, [], cap, 7, "cpu").shape == (0, cap)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run by `make test-gpu` on a GPU machine)")
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gpu_packing_is_byte_identical_to_cpu(seed):
+    cap = 2049
+    rng = np.random.default_rng(seed)
+    docs = [rng.integers(1, 129000, size=int(max(2, n))) for n in rng.lognormal(6.3, 1.0, 3000)]
+    for pack in (lambda d: pack_bfd(docs, cap, 0, d), lambda d: pack_concat(docs, cap, d)):
+        cpu, gpu = pack("cpu"), pack("cuda")
+        assert cpu.tokens.tobytes() == gpu.tokens.tobytes()
+        assert cpu.segments == gpu.segments and cpu.padding == gpu.padding and cpu.dropped_tail == gpu.dropped_tail
+    cu = torch.tensor([0, 5, 900, 2049])
+    assert torch.equal(position_ids(cu, cap), position_ids(cu.cuda(), cap).cpu())
 
 
 def test_position_ids_restart_at_boundaries():
