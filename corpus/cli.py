@@ -161,7 +161,8 @@ def main(argv: list[str] | None = None) -> int:
             m = pack(args.dir, args.out, opts, args.address, args.workers, args.device)
             t = m["totals"]
             print(f"{t['docs']:,} documents → {t['samples']:,} samples of {args.seq_len + 1} tokens "
-                  f"({t['tokens']:,} tokens, {t['padding']:,} padding, {t['dropped_tail_tokens']:,} dropped at the tail)")
+                  f"({t['tokens']:,} tokens, {t['padding']:,} padding, {t['dropped_tail_tokens']:,} dropped at the tail, "
+                  f"{t['split_pieces']:,} document pieces continued from an earlier sample)")
             print(f"packed shards: {args.out}/   manifest: {args.out}/manifest.json")
             if m["failed"]:
                 print(f"error: {len(m['failed'])} shard(s) failed; re-run the same command to retry them", file=sys.stderr)

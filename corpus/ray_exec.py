@@ -64,12 +64,15 @@ class ShardWorker:
 
 @ray.remote
 class PackWorker:
-    def __init__(self, options, device: str) -> None:
+    def __init__(self, options, device: str, threads: int) -> None:
+        # the tokenizer's thread pool is sized by the cores this worker's share of the node gives it, or every
+        # worker would start one thread per core of the node and they would fight over them
+        os.environ.setdefault("RAYON_NUM_THREADS", str(threads))
         from corpus.pack import run as pack_run
 
         self.pack_run = pack_run
         self.options = options
-        self.device = device
+        self.device = pack_run.resolve_device(device)  # creates the CUDA context once per worker, not per shard
         self.tokenizer = pack_run.load_tokenizer(options)
 
     def process(self, data_file: str, out_dir: str) -> tuple[str, dict, dict[str, str], str]:

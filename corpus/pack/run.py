@@ -28,6 +28,7 @@ from corpus.shard import read_marker, write_marker
 from corpus.pack.tokenizer import LoadedTokenizer, load
 
 FORMATS = ("megatron", "internevo")
+TOTALS = ("docs", "tokens", "samples", "padding", "dropped_tail_tokens", "split_pieces")
 SIDECAR = pa.schema([("sample", pa.int64()), ("doc_ids", pa.list_(pa.string())), ("doc_starts", pa.list_(pa.int32())),
                      ("cu_seqlens", pa.list_(pa.int32())), ("padding", pa.int32())])
 
@@ -65,9 +66,10 @@ def resolve_device(requested: str) -> str:
     if requested == "cpu":
         return "cpu"
     if torch.cuda.is_available():
+        torch.zeros(1, device="cuda")
         return "cuda"
     if requested == "cuda":
-        raise RuntimeError("--device cuda: this worker sees no CUDA GPU (torch.cuda.is_available() is False); "
+        raise ValueError("--device cuda: this worker sees no CUDA GPU (torch.cuda.is_available() is False); "
                            "use --device auto or cpu, or check the node's drivers and CUDA_VISIBLE_DEVICES")
     return "cpu"
 
@@ -109,7 +111,8 @@ def pack_shard(data_file: str, out_dir: Path, options: PackOptions, tok: LoadedT
     shard = Path(data_file).stem
     dev = resolve_device(requested_device)
     capacity = options.seq_len + 1
-    stats = {"docs": 0, "tokens": 0, "samples": 0, "padding": 0, "dropped_tail_tokens": 0, "device": dev}
+    # split_pieces: segments that continue a document begun in an earlier sample (a document cut k times counts k)
+    stats = {"docs": 0, "tokens": 0, "samples": 0, "padding": 0, "dropped_tail_tokens": 0, "split_pieces": 0, "device": dev}
     carry: list[tuple[str, int, np.ndarray]] = []  # concat: (doc id, start in doc, tokens) not yet in a sample
     tmp = out_dir / f".{shard}.tmp"
     tmp.mkdir(parents=True, exist_ok=True)
@@ -145,6 +148,7 @@ def pack_shard(data_file: str, out_dir: Path, options: PackOptions, tok: LoadedT
             "padding": [capacity - sum(s.length for s in segs) for segs in segs_all],
         }, schema=SIDECAR))
         stats["samples"] += len(segs_all)
+        stats["split_pieces"] += sum(1 for segs in segs_all for s in segs if starts[s.doc] + s.start > 0)
     stats["dropped_tail_tokens"] = sum(len(c[2]) for c in carry)
     written = [p for w in writers for p in w.close()]
     sidecar.close()
@@ -181,7 +185,7 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
     where = ray_exec.init(address)
     gpus = 0 if device == "cpu" else ray_exec.gpus_available()
     if device == "cuda" and not gpus:
-        raise RuntimeError(f"--device cuda: the Ray cluster at {where} has no GPUs; use --device auto or cpu")
+        raise ValueError(f"--device cuda: the Ray cluster at {where} has no GPUs; use --device auto or cpu")
     # tokenizing is CPU work and the packing arithmetic is light: every worker takes an equal share of the
     # GPUs rather than one worker per GPU leaving the other cores idle
     n_workers = max(1, min(len(todo) or 1, workers or ray_exec.cpus()))
@@ -202,9 +206,10 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
         failed.append({"source": data_file, "error": error})
         log(f"[failed] {Path(data_file).stem}: {error}")
 
-    ray_exec.run_shards(ray_exec.PackWorker, (options, "cuda" if gpus else "cpu"), todo, out_dir, n_workers, 1.0, gpu_share,
-                        on_done, on_failed)
-    totals = {k: sum(r["stats"][k] for r in results.values()) for k in ("docs", "tokens", "samples", "padding", "dropped_tail_tokens")}
+    threads = max(1, ray_exec.cpus() // n_workers)
+    ray_exec.run_shards(ray_exec.PackWorker, (options, "cuda" if gpus else "cpu", threads), todo, out_dir, n_workers,
+                        1.0, gpu_share, on_done, on_failed)
+    totals = {k: sum(r["stats"].get(k, 0) for r in results.values()) for k in TOTALS}
     manifest = {
         "tokenizer": {"path": tok.path, "sha256": tok.sha256, "vocab_size": tok.vocab_size, "eos_id": tok.eos_id},
         "options": dataclasses.asdict(options), "fingerprint": fingerprint, "totals": totals, "failed": failed,

@@ -48,6 +48,8 @@ def test_tokens_decode_back_to_every_source_document(packed, sample_run):
         assert tok.tokenizer.decode(tokens[:-1], skip_special_tokens=False) == source[doc_id]
     t = manifest["totals"]
     assert t["samples"] * (SEQ + 1) == t["tokens"] + t["padding"]
+    continued = sum(s > 0 for f in out.glob("*.seqs.parquet") for row in pq.read_table(f).column("doc_starts").to_pylist() for s in row)
+    assert t["split_pieces"] == continued > 0  # some sample documents are longer than SEQ tokens
     assert manifest["tokenizer"]["sha256"] and all(f["sha256"] for s in manifest["shards"] for f in s["files"].values())
 
 
@@ -88,3 +90,10 @@ def test_concat_mode_deterministic_and_resumable(sample_run, tmp_path, capsys):
     pack(str(sample_run[0]), str(a), PackOptions(seq_len=SEQ, mode="concat", formats=("megatron",)), log=logs.append)
     assert not any(line.startswith("[1/") for line in logs)  # every shard already committed
     assert not list(a.glob("*.internevo.bin"))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on a machine without a GPU")
+def test_asking_for_a_gpu_that_is_not_there_is_a_clear_error(sample_run, tmp_path, capsys):
+    assert main(["pack", str(sample_run[0]), "--out", str(tmp_path / "p"), "--device", "cuda"]) != 0
+    err = capsys.readouterr().err
+    assert "--device cuda" in err and "no GPUs" in err and "--device auto or cpu" in err
