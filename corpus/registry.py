@@ -12,7 +12,7 @@ _STAGES: dict[str, type[Step]] = {}
 STAGE_MODULES = (
     "filters.extract", "filters.langid", "filters.format",
     "filters.abnormal", "filters.gopher", "filters.c4", "filters.fineweb", "filters.dedup",
-    "filters.safety", "filters.perplexity",
+    "filters.safety", "filters.perplexity", "filters.quality_model", "filters.domain_tags",
 )
 
 

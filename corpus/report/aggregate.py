@@ -85,10 +85,12 @@ class Signal:
 
 
 def _param(params: Any, expr: str) -> float | None:
-    m = re.fullmatch(r"(\w+)(?:\[(\d+)\])?", expr)
+    m = re.fullmatch(r"(\w+)(?:\[(\d+)\]|\.(\w+))?", expr)  # "x", "x[0]" (list item) or "x.key" (dict item)
     value = getattr(params, m.group(1), None)
     if m.group(2) is not None and isinstance(value, list):
         value = value[int(m.group(2))] if int(m.group(2)) < len(value) else None
+    if m.group(3) is not None:
+        value = value.get(m.group(3)) if isinstance(value, dict) else None
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
@@ -124,12 +126,12 @@ def _num(batch: pa.RecordBatch, name: str) -> np.ndarray:
 
 
 def _scan_kept(data: ds.Dataset | None, signals: list[Signal]) -> dict:
-    langs, domains = Counter(), Counter()
+    langs, domains, tags = Counter(), Counter(), Counter()
     chars = Counter()
     if data is None:
-        return {"languages": {}, "domains": {}, "chars_by_language": {}}
+        return {"languages": {}, "domains": {}, "domain_tags": {}, "chars_by_language": {}}
     names = set(data.schema.names)
-    cols = [s.column for s in signals if s.column in names] + [c for c in ("lang", "domain", "text") if c in names]
+    cols = [s.column for s in signals if s.column in names] + [c for c in ("lang", "domain", "domain_tag", "text") if c in names]
     for batch in data.to_batches(columns=cols, batch_size=BATCH):
         if "lang" in names:
             lang = batch.column("lang")
@@ -138,13 +140,14 @@ def _scan_kept(data: ds.Dataset | None, signals: list[Signal]) -> dict:
                 lens = pc.utf8_length(batch.column("text"))
                 for r in pa.table({"lang": lang, "n": lens}).group_by("lang").aggregate([("n", "sum")]).to_pylist():
                     chars[r["lang"]] += r["n_sum"] or 0
-        if "domain" in names:
-            domains.update({r["values"]: r["counts"] for r in pc.value_counts(batch.column("domain")).to_pylist()})
+        for col, counter in (("domain", domains), ("domain_tag", tags)):
+            if col in names:
+                counter.update({r["values"]: r["counts"] for r in pc.value_counts(batch.column(col)).to_pylist()})
         for s in signals:
             if s.column in names:
                 s.kept.add(_num(batch, s.column))
     return {"languages": dict(langs.most_common()), "domains": dict(domains.most_common(25)),
-            "chars_by_language": dict(chars.most_common())}
+            "domain_tags": dict(tags.most_common()), "chars_by_language": dict(chars.most_common())}
 
 
 def _scan_rejected(rejected: ds.Dataset | None, signals: list[Signal]) -> None:

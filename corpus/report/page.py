@@ -102,6 +102,8 @@ def render(r: dict) -> str:
     if mix["languages"]:
         mix_body += "<h3>Languages (kept documents)</h3>" + plots.bars(mix["languages"], "kept documents")
         mix_body += plots.bars({k: v / 1e6 for k, v in mix["chars_by_language"].items()}, "kept characters (millions)")
+    if mix.get("domain_tags"):
+        mix_body += "<h3>Domain tags (kept documents): what a mixing step can up-sample</h3>" + plots.bars(mix["domain_tags"], "kept documents")
     if mix["domains"]:
         mix_body += "<h3>Top domains (kept documents)</h3>" + plots.bars(mix["domains"], "kept documents")
     parts.append(_section("mix", "Language and domain mix", mix_body or '<p class="na">no kept documents</p>'))

@@ -44,7 +44,7 @@ def test_counts_add_up_and_nothing_is_lost(sample_run, sample_dir):
     out, summary = sample_run
     stats = json.loads((out / "stats.json").read_text())
     assert [s["name"] for s in stats["stages"]] == ["read", "extract", "langid", "format", "abnormal",
-                                                    "gopher_repetition", "gopher_quality", "c4", "fineweb", "dedup", "safety", "perplexity"]
+                                                    "gopher_repetition", "gopher_quality", "c4", "fineweb", "dedup", "safety", "perplexity", "quality_model", "domain_tags"]
     for s in stats["stages"]:
         assert s["docs_in"] == s["docs_out"] + sum(s["rejected"].values()) + s["errors"], s["name"]
     for a, b in zip(stats["stages"], stats["stages"][1:]):

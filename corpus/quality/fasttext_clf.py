@@ -1,0 +1,115 @@
+"""Binary fastText classifiers: one input normalisation for training and scoring, held-out precision/recall,
+and a card beside every model so a stage can say what it loaded and how good it was.
+
+Text is cut into the units the other stages use (lower-cased words, each Han character a token), and
+punctuation and line breaks are kept as tokens: broken or boilerplate text shows itself in its punctuation
+and line structure as much as in its words. Only the first ``MAX_TOKENS`` count, which bounds the cost of a
+huge document.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from corpus.dedup.minhash import _HAN_CLASS
+
+MAX_TOKENS = 1500
+_UNIT = re.compile(f"[{_HAN_CLASS}]|[^\\W_{_HAN_CLASS}]+|[^\\w\\s]|\\n")
+POSITIVE, NEGATIVE = "__label__1", "__label__0"
+TRAIN_ARGS = {"epoch": 10, "lr": 0.2, "wordNgrams": 2, "dim": 32, "bucket": 100_000, "minCount": 2, "thread": 1, "seed": 1}
+
+
+class ModelError(ValueError):
+    pass
+
+
+def features(text: str) -> str:
+    # "<doc>" is always there: a line whose every token is rarer than minCount would otherwise be empty,
+    # and fastText turns an empty input into NaN and aborts training
+    toks = ["<doc>"]
+    for m in _UNIT.finditer(text.lower()):
+        toks.append("<nl>" if m.group() == "\n" else m.group())
+        if len(toks) >= MAX_TOKENS:
+            break
+    return " ".join(toks)
+
+
+def train(examples: list[tuple[int, str]], path: Path, **overrides) -> None:
+    """Train on (label 0/1, text) pairs. One thread and a fixed seed: the same data give the same model.
+
+    Each model trains in a child process: fasttext-numpy2 0.10 keeps state between trainings in one
+    process, and a second training there stops with "Encountered NaN" on data that trains cleanly alone."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
+        for label, text in examples:
+            fh.write(f"{POSITIVE if label else NEGATIVE} {features(text)}\n")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "corpus.quality.fasttext_clf", fh.name, str(path),
+                               json.dumps({**TRAIN_ARGS, **overrides})], capture_output=True, text=True)
+    finally:
+        os.unlink(fh.name)
+    if proc.returncode:
+        raise ModelError(f"fastText training of {path} failed: {proc.stderr.strip().splitlines()[-1:]}")
+
+
+def load(path: Path, make_target: str):
+    """Load a model, naming the file and the command that builds it when it is missing or unreadable."""
+    import fasttext
+
+    if not path.is_file():
+        raise ModelError(f"{path} not found; build it with `{make_target}`")
+    try:
+        return fasttext.load_model(str(path))
+    except ValueError as exc:
+        raise ModelError(f"{path} is not a readable fastText model ({exc}); rebuild it with `{make_target}`") from None
+
+
+def scores(model, texts: list[str]) -> list[float]:
+    """P(positive) per text, in [0, 1]."""
+    labels, probs = model.predict([features(t) for t in texts], k=1)
+    return [min(1.0, max(0.0, float(p[0]) if lab[0] == POSITIVE else 1.0 - float(p[0]))) for lab, p in zip(labels, probs)]
+
+
+@dataclass
+class Metrics:
+    n: int
+    positives: int
+    precision: float  # of the negative class: what the classifier flags is really bad
+    recall: float
+    accuracy: float
+
+    def as_dict(self) -> dict:
+        return {k: round(v, 4) if isinstance(v, float) else v for k, v in self.__dict__.items()}
+
+
+def evaluate(model, examples: list[tuple[int, str]], threshold: float = 0.5) -> Metrics:
+    """Precision and recall for *flagging* (label 0: broken / advertising), the decision a filter takes."""
+    got = scores(model, [t for _, t in examples])
+    return metrics(got, [label for label, _ in examples], threshold)
+
+
+def metrics(got: list[float], truth: list[int], threshold: float = 0.5) -> Metrics:
+    flagged = [s < threshold for s in got]
+    bad = [label == 0 for label in truth]
+    tp = sum(f and b for f, b in zip(flagged, bad))
+    precision = tp / max(1, sum(flagged))
+    recall = tp / max(1, sum(bad))
+    accuracy = sum(f == b for f, b in zip(flagged, bad)) / max(1, len(truth))
+    return Metrics(len(truth), sum(truth), precision, recall, accuracy)
+
+
+def write_card(path: Path, card: dict) -> None:
+    path.write_text(json.dumps(card, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":  # the child process of train()
+    import fasttext
+
+    fasttext.train_supervised(input=sys.argv[1], verbose=0, **json.loads(sys.argv[3])).save_model(sys.argv[2])

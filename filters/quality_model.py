@@ -1,0 +1,111 @@
+"""fastText quality classifiers: ``fluency_score`` (well-formed prose against broken or boilerplate text)
+and ``not_ad_score`` (content against advertising and spam), WanJuan-CC's two quality scores, under the
+names its export fields take. ``enrich`` scores the pool with a classifier a user trained from a seed set
+(`corpus train-quality`) and keeps the top fraction, DCLM-style.
+
+The default models are trained by `make models` (corpus/quality/classifiers_train.py; how their labels
+were made and their held-out precision/recall are in models/quality.json). Scores are kept as columns;
+dropping is opt-in through ``min_score`` thresholds, so a curator can look at the distributions first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pyarrow as pa
+
+from corpus.registry import register
+from corpus.step import Step, mark, set_column
+
+
+def _model_path(name: str) -> Path:
+    from corpus.safety.assets import models_dir
+
+    return models_dir() / name if (models_dir() / name).exists() else Path(name)
+
+
+@dataclasses.dataclass
+class QualityModelParams:
+    # score name -> fastText model under models/ (from `make models`) or a path
+    models: dict[str, str] = dataclasses.field(
+        default_factory=lambda: {"fluency": "quality-fluency.bin", "not_ad": "quality-not-ad.bin"})
+    # score name -> drop below this score; empty: label only
+    min_score: dict[str, float] = dataclasses.field(default_factory=dict)
+    # the models were trained on zh and en text; other languages get null scores
+    languages: list[str] = dataclasses.field(default_factory=lambda: ["en", "zh"])
+
+
+@register
+class QualityModel(Step):
+    name = "quality_model"
+    Params = QualityModelParams
+    outputs = [pa.field("fluency_score", pa.float32()), pa.field("not_ad_score", pa.float32())]
+    thresholds = {"fluency_score": ("min_score.fluency",), "not_ad_score": ("min_score.not_ad",)}
+
+    def setup(self) -> None:
+        from corpus.quality import fasttext_clf
+
+        unknown = set(self.params.min_score) - set(self.params.models)
+        if unknown:
+            raise ValueError(f"quality_model: min_score names {sorted(unknown)}, which are not in models {sorted(self.params.models)}")
+        self.models = {name: fasttext_clf.load(_model_path(f), "make models") for name, f in self.params.models.items()}
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        from corpus.quality.fasttext_clf import scores
+
+        texts = table.column("text").to_pylist()
+        langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * len(texts)
+        rows = [i for i, lang in enumerate(langs) if lang in self.params.languages and texts[i]]
+        reasons: list[str | None] = [None] * len(texts)
+        for name, model in self.models.items():
+            got = scores(model, [texts[i] for i in rows]) if rows else []
+            col: list[float | None] = [None] * len(texts)
+            limit = self.params.min_score.get(name)
+            for i, s in zip(rows, got):
+                col[i] = s
+                if limit is not None and s < limit and reasons[i] is None:
+                    reasons[i] = f"quality_model.low_{name}"
+            table = set_column(table, f"{name}_score", col, pa.float32())
+        return mark(table, reasons)
+
+
+@dataclasses.dataclass
+class EnrichParams:
+    model: str = ""  # MODEL.bin written by `corpus train-quality` (its card MODEL.json sits beside it)
+    keep_top: float | None = None  # keep this fraction of the pool, by the pool quantiles in the card
+    min_score: float | None = None  # or keep everything scoring at least this
+
+
+@register
+class Enrich(Step):
+    name = "enrich"
+    Params = EnrichParams
+    outputs = [pa.field("enrich_score", pa.float32())]
+    thresholds = {"enrich_score": ("min_score",)}
+
+    def setup(self) -> None:
+        from corpus.quality import fasttext_clf
+
+        p = self.params
+        if not p.model:
+            raise ValueError("enrich: give `model:`, a classifier from `corpus train-quality --positive SEED --negative POOL --out MODEL`")
+        if p.keep_top is not None and not 0 < p.keep_top <= 1:
+            raise ValueError(f"enrich: keep_top must be a fraction in (0, 1], got {p.keep_top}")
+        path = _model_path(p.model)
+        self.model = fasttext_clf.load(path, f"corpus train-quality --out {p.model}")
+        self.cut = p.min_score
+        if p.keep_top is not None:
+            card_path = path.with_suffix(".json")
+            if not card_path.is_file():
+                raise ValueError(f"enrich: keep_top needs the pool quantiles in {card_path}, written by `corpus train-quality`")
+            quantiles = json.loads(card_path.read_text())["pool_score_quantiles"]  # 0%, 1%, …, 100%
+            self.cut = quantiles[min(100, round((1 - p.keep_top) * 100))]
+
+    def __call__(self, table: pa.Table) -> pa.Table:
+        from corpus.quality.fasttext_clf import scores
+
+        got = scores(self.model, [t or "" for t in table.column("text").to_pylist()]) if table.num_rows else []
+        table = set_column(table, "enrich_score", got, pa.float32())
+        return mark(table, [None if self.cut is None or s >= self.cut else "enrich.below_cut" for s in got])
