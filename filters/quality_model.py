@@ -53,14 +53,15 @@ class QualityModel(Step):
         self.models = {name: fasttext_clf.load(_model_path(f), "make models") for name, f in self.params.models.items()}
 
     def __call__(self, table: pa.Table) -> pa.Table:
-        from corpus.quality.fasttext_clf import scores
+        from corpus.quality.fasttext_clf import features, scores
 
         texts = table.column("text").to_pylist()
         langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * len(texts)
         rows = [i for i, lang in enumerate(langs) if lang in self.params.languages and texts[i]]
+        prepared = [features(texts[i]) for i in rows]  # once for every model
         reasons: list[str | None] = [None] * len(texts)
         for name, model in self.models.items():
-            got = scores(model, [texts[i] for i in rows]) if rows else []
+            got = scores(model, prepared, prepared=True) if rows else []
             col: list[float | None] = [None] * len(texts)
             limit = self.params.min_score.get(name)
             for i, s in zip(rows, got):

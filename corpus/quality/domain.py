@@ -32,24 +32,25 @@ _MATH_SIGNAL = re.compile(
     r"\\(?:frac|sum|int|sqrt|alpha|beta|gamma|delta|theta|lambda|sigma|pi|infty|partial|cdot|times|leq|geq|neq|mathbb|mathrm|begin\{(?:equation|align))"
     r"|\$[^$\n]{1,80}\$|[∑∫√≤≥≠±×÷∞∂∇∈∉⊂⊆∀∃≈≡∝]"
     r"|\b[a-zA-Z]\s*\^\s*\d|\b[a-z]\s*=\s*[\d(a-z][^\n,;]{0,20}[+\-*/^][^\n,;]{0,20}"
-    r"|\b(?:theorem|lemma|corollary|proof|equation|integral|derivative|polynomial|matrix|matrices|eigenvalue|vector space|"
-    r"prime number|probability|logarithm|algebra|geometry|calculus|modulo|inequality|hypotenuse|coefficient)s?\b"
-    r"|定理|引理|证明|方程|函数|积分|导数|微分|矩阵|向量|多项式|概率|几何|代数|素数|质数|公式|不等式|求证|解得|系数|对数",
-    re.I)
+    r"|定理|引理|证明|方程|函数|积分|导数|微分|矩阵|向量|多项式|概率|几何|代数|素数|质数|公式|不等式|求证|解得|系数|对数")
+_MATH_WORDS = {w + s for w in ("theorem", "lemma", "corollary", "proof", "equation", "integral", "derivative", "polynomial",
+                               "matrix", "eigenvalue", "probability", "logarithm", "algebra", "geometry", "calculus", "modulo",
+                               "inequality", "hypotenuse", "coefficient", "integer", "denominator", "numerator") for s in ("", "s")}
+_MATH_WORDS.add("matrices")
 _KNOWLEDGE_SIGNAL = re.compile(
     r"\b(?:is|was|are|were) (?:a|an|the|one of the) (?:\w+ ){0,3}(?:of|in|who|which|that|located|born|founded)\b"
     r"|\b(?:refers to|also known as|is located in|was born|was founded|is the capital|is a species|named after)\b"
     r"|\(\s*(?:born |c\. |b\. )?\d{3,4}\s*[–-]\s*\d{2,4}\s*\)|\b(?:in|since|until) (?:1[0-9]|20)\d\d\b"
-    r"|又称|也称|简称|别名|位于|成立于|始建于|出生于|是[^，。！？]{1,20}的[^，。！？]{0,10}(?:之一|一种|一个|城市|国家|物种)|(?:公元前?)\d{1,4}年",
-    re.I)
+    r"|又称|也称|简称|别名|位于|成立于|始建于|出生于|是[^，。！？]{1,20}的[^，。！？]{0,10}(?:之一|一种|一个|城市|国家|物种)|(?:公元前?)\d{1,4}年")
 
 
 def scores(text: str) -> dict[str, float]:
     lines = [line for line in text.split("\n") if line.strip()]
     code_lines = sum(1 for line in lines if _CODE_LINE.search(line))
     code = code_lines / len(lines) if code_lines >= 3 else 0.0
-    n_tokens = max(1, len(tokens(text)))
-    maths = min(1.0, len(_MATH_SIGNAL.findall(text)) * 100 / n_tokens / 4)  # 4 per 100 tokens saturates
+    toks = tokens(text)
+    hits = len(_MATH_SIGNAL.findall(text)) + sum(1 for t in toks if t in _MATH_WORDS)
+    maths = min(1.0, hits * 100 / max(1, len(toks)) / 4)  # 4 per 100 tokens saturates
     sentences = max(1, len(re.findall(r"[.!?。！？](?:\s|$)|[。！？]", text)))
     knowledge = min(1.0, len(_KNOWLEDGE_SIGNAL.findall(text)) / sentences / 0.5)  # one signal every 2 sentences saturates
     return {"code": round(code, 4), "maths": round(maths, 4), "knowledge": round(knowledge, 4)}

@@ -71,9 +71,9 @@ def load(path: Path, make_target: str):
         raise ModelError(f"{path} is not a readable fastText model ({exc}); rebuild it with `{make_target}`") from None
 
 
-def scores(model, texts: list[str]) -> list[float]:
-    """P(positive) per text, in [0, 1]."""
-    labels, probs = model.predict([features(t) for t in texts], k=1)
+def scores(model, texts: list[str], prepared: bool = False) -> list[float]:
+    """P(positive) per text, in [0, 1] (``prepared``: the texts are already ``features()``, shared by models)."""
+    labels, probs = model.predict(texts if prepared else [features(t) for t in texts], k=1)
     return [min(1.0, max(0.0, float(p[0]) if lab[0] == POSITIVE else 1.0 - float(p[0]))) for lab, p in zip(labels, probs)]
 
 

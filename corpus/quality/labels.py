@@ -8,6 +8,8 @@ construction, and the construction is what a reader must judge:
 * broken (fluency label 0): the same real text damaged the way crawls damage it: word salad (tokens
   shuffled), link/menu fragments, character noise and mojibake, tag clouds, a sentence repeated, and
   sentences cut off after a few words.
+* not advertising (not-ad label 1): the real prose, also cut into short lines or damaged as above (broken
+  is not the same as advertising), and real source code (Python's standard library).
 * advertising (not-ad label 0): ad and spam copy from template families (shopping promotions, gambling,
   loans, pharmacy, SEO link farms, "add us on WeChat", franchise offers, app downloads …) in zh and en, with
   slots filled from real vocabulary, sometimes with a real sentence mixed in.
@@ -168,9 +170,12 @@ def ad_examples(refs: dict[str, list[str]], held_out: bool, seed: int = 2) -> li
         train_docs, test_docs = split(docs)
         chosen = test_docs if held_out else train_docs
         for doc in chosen:
-            if rng.random() < 0.5:  # real prose also comes as short lines, so line shape alone says nothing
+            r = rng.random()
+            if r < 0.4:  # real prose also comes as short lines, so line shape alone says nothing
                 sents = [s for s in re.split(r"(?<=[.!?。！？])\s*", doc) if s]
                 doc = "\n".join(sents[: rng.randint(2, 8)])
+            elif r < 0.6:  # menus, tag lists and garbled text are broken, not advertising: fluency's job
+                doc = damage(rng.choice(("fragments", "tags", "noise")), doc, chosen, lang == "zh", rng)
             out.append((1, doc, "prose"))
             family = rng.choice(families)
             fam = AD_FAMILIES[family]
@@ -180,5 +185,19 @@ def ad_examples(refs: dict[str, list[str]], held_out: bool, seed: int = 2) -> li
                 if sents:
                     lines.insert(rng.randrange(len(lines) + 1), rng.choice(sents))
             out.append((0, "\n".join(lines), family))
+    code = code_chunks()
+    for chunk in (code[1::2] if held_out else code[::2])[: len(out) // 10]:  # source code is not advertising either
+        out.append((1, chunk, "code"))
     rng.shuffle(out)
     return out
+
+
+def code_chunks() -> list[str]:
+    """Real source code: Python's standard library in chunks of 30 lines, in a fixed order."""
+    import sysconfig
+
+    chunks = []
+    for f in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
+        lines = f.read_text(encoding="utf-8", errors="replace").split("\n")
+        chunks += ["\n".join(lines[i : i + 30]) for i in range(0, len(lines), 30) if len("".join(lines[i : i + 30]).strip()) > 200]
+    return chunks
