@@ -70,7 +70,7 @@ def resolve_device(requested: str) -> str:
         return "cuda"
     if requested == "cuda":
         raise ValueError("--device cuda: this worker sees no CUDA GPU (torch.cuda.is_available() is False); "
-                           "use --device auto or cpu, or check the node's drivers and CUDA_VISIBLE_DEVICES")
+                         "use --device auto or cpu, or check the node's drivers and CUDA_VISIBLE_DEVICES")
     return "cpu"
 
 
