@@ -24,7 +24,7 @@ def test_default_recipe_is_valid():
 @pytest.mark.parametrize(
     "text, message",
     [
-        ("stages:\n  - extrakt: {}\n", "unknown stage 'extrakt'; available stages: abnormal, c4, dedup, extract, fineweb, format, gopher_quality"),
+        ("stages:\n  - extrakt: {}\n", "unknown stage 'extrakt'; available stages: abnormal, c4, dedup, domain_tags, enrich, extract, fineweb, format, gopher_quality"),
         ("stages:\n  - langid: {min_scor: 0.3}\n", "unknown parameter 'min_scor'; valid parameters: languages, max_chars, min_score, model_path"),
         ("stages:\n  - langid: {min_score: high}\n", "parameter 'min_score' must be float, got 'high'"),
         ("stages:\n  - langid: {languages: zh}\n", "parameter 'languages' must be list[str]"),
