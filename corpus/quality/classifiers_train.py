@@ -25,10 +25,10 @@ def train(out: Path) -> dict:
         fasttext_clf.train([(lab, t) for lab, t, _ in train_set], path)
         model = fasttext_clf.load(path, "make models")
         got = fasttext_clf.scores(model, [t for _, t, _ in test_set])
-        recall_by_kind = {}
+        flagged_by_kind = {}
         for kind in sorted({k for _, _, k in test_set}):
             flagged = [g < 0.5 for g, (_, _, k) in zip(got, test_set) if k == kind]
-            recall_by_kind[kind] = {"n": len(flagged), "flagged": round(sum(flagged) / len(flagged), 4),
+            flagged_by_kind[kind] = {"n": len(flagged), "flagged": round(sum(flagged) / len(flagged), 4),
                                     "trained_on": kind == "prose" or kind not in held_out_kinds[name]}
         cards[name] = {
             "model": path.name, "column": f"{name}_score", "bytes": path.stat().st_size,
@@ -36,7 +36,7 @@ def train(out: Path) -> dict:
             "labels": labels.__doc__.strip(),
             "training": {"examples": len(train_set), "positives": sum(lab for lab, _, _ in train_set)},
             "held_out": {"metrics_for_flagging": fasttext_clf.metrics(got, [lab for lab, _, _ in test_set]).as_dict(),
-                         "flagged_by_kind": recall_by_kind},
+                         "flagged_by_kind": flagged_by_kind},
         }
     fasttext_clf.write_card(out / "quality.json", cards)
     return cards
