@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pyarrow as pa
 
@@ -35,14 +34,14 @@ class Perplexity(Step):
     def setup(self) -> None:
         import kenlm
 
-        from corpus.safety.assets import models_dir
+        from corpus.safety.assets import model_path, models_dir
 
         root = models_dir()
         card_path = root / "kenlm.json"
         card = json.loads(card_path.read_text()) if card_path.exists() else {}
         self.models, self.cuts = {}, {}
         for lang, name in self.params.models.items():
-            path = root / name if (root / name).exists() else Path(name)
+            path = model_path(name)
             if not path.exists():
                 raise FileNotFoundError(f"perplexity: KenLM model for {lang!r} not found at {root / name}; run `make models` "
                                         f"(it builds lmplz and trains kenlm-en.bin / kenlm-zh.bin) or give a path to your own model")

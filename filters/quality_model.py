@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pyarrow as pa
 
 from corpus.registry import register
+from corpus.safety.assets import model_path
 from corpus.step import Step, mark, set_column
-
-
-def _model_path(name: str) -> Path:
-    from corpus.safety.assets import models_dir
-
-    return models_dir() / name if (models_dir() / name).exists() else Path(name)
 
 
 @dataclasses.dataclass
@@ -50,7 +44,7 @@ class QualityModel(Step):
         unknown = set(self.params.min_score) - set(self.params.models)
         if unknown:
             raise ValueError(f"quality_model: min_score names {sorted(unknown)}, which are not in models {sorted(self.params.models)}")
-        self.models = {name: fasttext_clf.load(_model_path(f), "make models") for name, f in self.params.models.items()}
+        self.models = {name: fasttext_clf.load(model_path(f), "make models") for name, f in self.params.models.items()}
 
     def __call__(self, table: pa.Table) -> pa.Table:
         from corpus.quality.fasttext_clf import features, scores
@@ -94,7 +88,7 @@ class Enrich(Step):
             raise ValueError("enrich: give `model:`, a classifier from `corpus train-quality --positive SEED --negative POOL --out MODEL`")
         if p.keep_top is not None and not 0 < p.keep_top <= 1:
             raise ValueError(f"enrich: keep_top must be a fraction in (0, 1], got {p.keep_top}")
-        path = _model_path(p.model)
+        path = model_path(p.model)
         self.model = fasttext_clf.load(path, f"corpus train-quality --out {p.model}")
         self.cut = p.min_score
         if p.keep_top is not None:

@@ -89,12 +89,6 @@ class Metrics:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in self.__dict__.items()}
 
 
-def evaluate(model, examples: list[tuple[int, str]], threshold: float = 0.5) -> Metrics:
-    """Precision and recall for *flagging* (label 0: broken / advertising), the decision a filter takes."""
-    got = scores(model, [t for _, t in examples])
-    return metrics(got, [label for label, _ in examples], threshold)
-
-
 def metrics(got: list[float], truth: list[int], threshold: float = 0.5) -> Metrics:
     flagged = [s < threshold for s in got]
     bad = [label == 0 for label in truth]

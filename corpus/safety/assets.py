@@ -26,6 +26,11 @@ def models_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "models"
 
 
+def model_path(name: str) -> Path:
+    """A recipe's model reference: a file under models/ (built by `make models`), else a path of the user's."""
+    return models_dir() / name if (models_dir() / name).exists() else Path(name)
+
+
 def build_assets(out: Path) -> dict:
     done = out / "blocklists" / "adult.domains.npy"
     words = out / "wordlists" / "en_porn.txt"
