@@ -152,7 +152,6 @@ def main() -> None:
 
     result["perplexity"] = run_quality_bench(OUT / "ours" / "data", result["rules"]["extract_ms_per_doc"])
     (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
-    (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
 
 
 def pack_bench() -> dict:
