@@ -25,9 +25,9 @@ class SeedError(ValueError):
 
 def _files(spec: str) -> list[Path]:
     p = Path(spec)
-    if p.is_dir():
-        data = sorted((p / "data").glob("*.parquet")) or sorted(p.glob("*.parquet")) + sorted(p.glob("*.jsonl*")) + sorted(p.glob("*.txt"))
-        return data
+    if p.is_dir():  # a run's output folder (its curated data/), else the files in the folder
+        curated = sorted((p / "data").glob("*.parquet"))
+        return curated or sorted(p.glob("*.parquet")) + sorted(p.glob("*.jsonl*")) + sorted(p.glob("*.txt"))
     return [Path(f) for f in sorted(glob.glob(spec))] or ([p] if p.exists() else [])
 
 
