@@ -41,6 +41,10 @@ class QualityModel(Step):
     def setup(self) -> None:
         from corpus.quality import fasttext_clf
 
+        columns = {f.name.removesuffix("_score") for f in self.outputs}
+        if set(self.params.models) - columns:  # any other name would be scored and then lost from the output schema
+            raise ValueError(f"quality_model: models can only name {sorted(columns)} (its output columns), got "
+                             f"{sorted(self.params.models)}; score with your own classifier through the `enrich` stage")
         unknown = set(self.params.min_score) - set(self.params.models)
         if unknown:
             raise ValueError(f"quality_model: min_score names {sorted(unknown)}, which are not in models {sorted(self.params.models)}")

@@ -59,6 +59,11 @@ def test_stage_writes_wanjuan_columns_and_drops_only_on_request(step, refs):
     assert out.column("drop_reason").to_pylist() == [None, "quality_model.low_not_ad", None]
 
 
+def test_score_names_must_be_output_columns():
+    with pytest.raises(ValueError, match=r"can only name \['fluency', 'not_ad'\].*`enrich` stage"):
+        QualityModel(QualityModelParams(models={"density": "quality-fluency.bin"})).setup()
+
+
 def test_missing_model_names_the_file_and_the_make_target(tmp_path):
     s = QualityModel(QualityModelParams(models={"fluency": str(tmp_path / "nope.bin")}))
     with pytest.raises(ValueError, match=r"nope\.bin not found; build it with `make models`"):
