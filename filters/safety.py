@@ -1,11 +1,12 @@
-"""Safety: domain/URL blocklists, porn and toxic word density, PII masking (WanJuan-CC's "safe" data).
+"""Safety: domain/URL blocklists, porn and toxic word lists, porn and toxicity classifiers, PII masking
+(WanJuan-CC's "safe" data: a domain list, a keyword list and two classifiers).
 
 Each signal is a column, so a curator sees which one fired and why: ``safety_blocklist`` (the list's
-category), ``safety_porn_hits`` / ``safety_toxic_hits`` and the scores ``porn_score`` / ``toxic_score``
-(the WanJuan-CC fields), and masked PII counts per type. Word scores are density based: with d hits per
-1,000 tokens and n hits, score = d / (d + max_density) * min(1, n / min_hits), so once min_hits is reached
-0.5 is exactly the configured threshold, and one stray word in a long article stays far below it. These scores come from
-word lists, not from trained classifiers (see models/README.md). PII is masked in kept documents only.
+category); ``safety_porn_hits`` / ``safety_toxic_hits`` and their density scores ``safety_porn_words`` /
+``safety_toxic_words`` (0.5 exactly at the configured density; see ``words.word_score``); the classifier
+scores ``porn_score`` / ``toxic_score`` (the WanJuan-CC fields; fastText models trained by `make models`,
+labels and held-out precision/recall in models/safety.json); and masked PII counts per type. The first
+signal that fires names the reason: blocklist, then words, then models. PII is masked in kept documents only.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from corpus.dedup.minhash import tokens
 from corpus.registry import register
 from corpus.safety import pii
 from corpus.step import Step, mark, set_column
@@ -32,11 +32,23 @@ class SafetyParams:
     max_density: dict[str, float] = dataclasses.field(default_factory=lambda: {"porn": 2.0, "toxic": 4.0})
     # ...and with at least this many hits.
     min_hits: int = 3
+    # porn / toxic -> fastText classifier under models/ (from `make models`) or a path; {} turns them off
+    models: dict[str, str] = dataclasses.field(default_factory=lambda: {"porn": "safety-porn.bin", "toxic": "safety-toxic.bin"})
+    # drop at or above this classifier score; a category left out is scored, not dropped
+    max_score: dict[str, float] = dataclasses.field(default_factory=lambda: {"porn": 0.9, "toxic": 0.9})
+    # the classifiers were trained on zh and en text; other languages get null scores
+    languages: list[str] = dataclasses.field(default_factory=lambda: ["en", "zh"])
     mask_pii: bool = True
 
     def validate(self) -> str | None:
         if self.min_hits < 1 or any(v <= 0 for v in self.max_density.values()):
             return "min_hits must be >= 1 and every max_density > 0"
+        if set(self.models) - {"porn", "toxic"}:
+            return f"models can only name porn and toxic (the porn_score / toxic_score columns), got {sorted(self.models)}"
+        if set(self.max_score) - set(self.models):
+            return f"max_score names {sorted(set(self.max_score) - set(self.models))}, which have no model in `models`"
+        if any(not 0 < v <= 1 for v in self.max_score.values()):
+            return "every max_score must be in (0, 1]"
         return None
 
 
@@ -45,11 +57,14 @@ class Safety(Step):
     name = "safety"
     Params = SafetyParams
     outputs = [pa.field("safety_blocklist", pa.string()), pa.field("safety_porn_hits", pa.int32()),
-               pa.field("safety_toxic_hits", pa.int32()), pa.field("porn_score", pa.float32()), pa.field("toxic_score", pa.float32())]
+               pa.field("safety_toxic_hits", pa.int32()), pa.field("safety_porn_words", pa.float32()),
+               pa.field("safety_toxic_words", pa.float32()), pa.field("porn_score", pa.float32()), pa.field("toxic_score", pa.float32())]
     outputs += [pa.field(f"safety_pii_{t}_masked", pa.int32()) for t in pii.TYPES]
+    thresholds = {"porn_score": ("max_score.porn",), "toxic_score": ("max_score.toxic",)}
 
     def setup(self) -> None:
-        from corpus.safety.assets import models_dir
+        from corpus.quality import fasttext_clf
+        from corpus.safety.assets import model_path, models_dir
         from corpus.safety.blocklist import Blocklist, build
         from corpus.safety.words import Lexicon, default_lists, load_user_lists
 
@@ -68,37 +83,53 @@ class Safety(Step):
         for category, words in load_user_lists(self.params.word_lists).items():
             lists.setdefault(category, set()).update(words)
         self.lexicon = Lexicon(lists)
+        self.models = {name: fasttext_clf.load(model_path(f), "make models") for name, f in self.params.models.items()}
 
     def __call__(self, table: pa.Table) -> pa.Table:
+        from corpus.dedup.minhash import tokens
+        from corpus.quality.fasttext_clf import features, scores
+        from corpus.safety.words import word_score
+
         p = self.params
         texts = table.column("text").to_pylist()
         urls = table.column("url").to_pylist()
         hosts = table.column("domain").to_pylist() if "domain" in table.column_names else [None] * len(texts)
+        langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * len(texts)
         listed: list[str | None] = [None] * len(texts)
         for bl in self.lists:
             for i, hit in enumerate(bl.match(hosts, urls)):
                 if hit and listed[i] is None:
                     listed[i] = bl.category
         reasons: list[str | None] = [f"safety.blocklist_{c}" if c else None for c in listed]
-        cols: dict[str, list] = {"safety_porn_hits": [], "safety_toxic_hits": [], "porn_score": [], "toxic_score": []}
-        masked = {t: [0] * len(texts) for t in pii.TYPES}
+        cols: dict[str, list] = {f"safety_{c}_{k}": [] for c in ("porn", "toxic") for k in ("hits", "words")}
         for i, text in enumerate(texts):
-            text = text or ""
-            hits = self.lexicon.count(text)
-            per_k = 1000 / max(1, len(tokens(text)))
-            for category in sorted(set(hits) | {"porn", "toxic"}):  # user categories use the toxic threshold by default
+            hits, n_tokens = self.lexicon.count(text or ""), len(tokens(text or ""))
+            for category in sorted(set(hits) | {"porn", "toxic"}):  # user categories use the toxic density by default
                 n = hits.get(category, 0)
-                limit = p.max_density.get(category, p.max_density.get("toxic", 4.0))
-                density = n * per_k
+                score = word_score(n, n_tokens, p.max_density.get(category, p.max_density.get("toxic", 4.0)), p.min_hits)
                 if category in ("porn", "toxic"):
                     cols[f"safety_{category}_hits"].append(n)
-                    cols[f"{category}_score"].append(density / (density + limit) * min(1.0, n / p.min_hits))
-                if reasons[i] is None and n >= p.min_hits and density > limit:
+                    cols[f"safety_{category}_words"].append(score)
+                if reasons[i] is None and n >= p.min_hits and score > 0.5:  # above the density, with min_hits
                     reasons[i] = f"safety.{category}_words"
-            if p.mask_pii and reasons[i] is None:
-                texts[i], counts = pii.mask(text)
-                for t, n in counts.items():
-                    masked[t][i] = n
+        rows = [i for i, lang in enumerate(langs) if lang in p.languages and texts[i]] if self.models else []
+        prepared = [features(texts[i]) for i in rows]
+        for category in ("porn", "toxic"):
+            col: list[float | None] = [None] * len(texts)
+            if category in self.models and rows:
+                limit = p.max_score.get(category)
+                for i, s in zip(rows, scores(self.models[category], prepared, prepared=True)):
+                    col[i] = s
+                    if limit is not None and s >= limit and reasons[i] is None:
+                        reasons[i] = f"safety.{category}_model"
+            table = set_column(table, f"{category}_score", col, pa.float32())
+        masked = {t: [0] * len(texts) for t in pii.TYPES}
+        if p.mask_pii:
+            for i, text in enumerate(texts):
+                if reasons[i] is None and text:
+                    texts[i], counts = pii.mask(text)
+                    for t, n in counts.items():
+                        masked[t][i] = n
         table = set_column(table, "safety_blocklist", listed, pa.string())
         for name, values in cols.items():
             table = set_column(table, name, values, pa.int32() if name.endswith("hits") else pa.float32())

@@ -89,14 +89,36 @@ class Metrics:
         return {k: round(v, 4) if isinstance(v, float) else v for k, v in self.__dict__.items()}
 
 
-def metrics(got: list[float], truth: list[int], threshold: float = 0.5) -> Metrics:
-    flagged = [s < threshold for s in got]
-    bad = [label == 0 for label in truth]
+def metrics(got: list[float], truth: list[int], threshold: float = 0.5, bad_label: int = 0) -> Metrics:
+    """Precision/recall of flagging the ``bad_label`` class: a quality score flags below the threshold
+    (bad_label 0), a safety score above it (bad_label 1)."""
+    flagged = [(s >= threshold) == bool(bad_label) for s in got]
+    bad = [label == bad_label for label in truth]
     tp = sum(f and b for f, b in zip(flagged, bad))
     precision = tp / max(1, sum(flagged))
     recall = tp / max(1, sum(bad))
     accuracy = sum(f == b for f, b in zip(flagged, bad)) / max(1, len(truth))
     return Metrics(len(truth), sum(truth), precision, recall, accuracy)
+
+
+def fit(train_set: list[tuple[int, str, str]], test_set: list[tuple[int, str, str]], path: Path,
+        held_out_kinds: tuple[str, ...], bad_label: int, labels_doc: str) -> dict:
+    """Train on (label, text, kind) examples and return the model's card: data sizes, training settings, and
+    held-out precision/recall overall and the share flagged per kind (kinds never trained on marked)."""
+    import datetime
+
+    train([(lab, t) for lab, t, _ in train_set], path)
+    got = scores(load(path, "make models"), [t for _, t, _ in test_set])
+    flagged_by_kind = {}
+    for kind in sorted({k for _, _, k in test_set}):
+        flagged = [(g >= 0.5) == bool(bad_label) for g, (_, _, k) in zip(got, test_set) if k == kind]
+        flagged_by_kind[kind] = {"n": len(flagged), "flagged": round(sum(flagged) / len(flagged), 4),
+                                 "trained_on": kind not in held_out_kinds}
+    return {"model": path.name, "bytes": path.stat().st_size, "trained": datetime.date.today().isoformat(),
+            "fasttext": TRAIN_ARGS, "labels": labels_doc.strip(),
+            "training": {"examples": len(train_set), "positives": sum(lab for lab, _, _ in train_set)},
+            "held_out": {"metrics_for_flagging": metrics(got, [lab for lab, _, _ in test_set], bad_label=bad_label).as_dict(),
+                         "flagged_by_kind": flagged_by_kind}}
 
 
 def write_card(path: Path, card: dict) -> None:

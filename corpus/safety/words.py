@@ -94,5 +94,13 @@ class Lexicon:
         return hits
 
 
+def word_score(hits: int, n_tokens: int, max_density: float, min_hits: int) -> float:
+    """A density score in [0, 1]: with d hits per 1,000 tokens and n hits, d / (d + max_density) *
+    min(1, n / min_hits). Once min_hits is reached, 0.5 is exactly the density threshold, and one stray
+    word in a long article stays far below it."""
+    density = hits * 1000 / max(1, n_tokens)
+    return density / (density + max_density) * min(1.0, hits / min_hits)
+
+
 def _whole_word(low: str, start: int, end: int) -> bool:
     return not ((start > 0 and low[start - 1].isalnum()) or (end + 1 < len(low) and low[end + 1].isalnum()))

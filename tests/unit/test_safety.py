@@ -79,16 +79,18 @@ def test_stage_density_reasons_scores_and_masking():
     step.setup()
     article = " ".join(["The committee reviewed the budget and approved the new library building."] * 40)
     rows = [
-        {"url": "https://news.example.org/a", "domain": "news.example.org", "text": article + " What the hell. Contact j.smith@example.com."},
-        {"url": "https://forum.example.net/t", "domain": "forum.example.net", "text": "fuck this shit, you stupid bastard, fuck off " * 5},
-        {"url": "https://www.0-1sex.com/x", "domain": "www.0-1sex.com", "text": article},
+        {"url": "https://news.example.org/a", "domain": "news.example.org", "lang": "en", "text": article + " What the hell. Contact j.smith@example.com."},
+        {"url": "https://forum.example.net/t", "domain": "forum.example.net", "lang": "en", "text": "fuck this shit, you stupid bastard, fuck off " * 5},
+        {"url": "https://www.0-1sex.com/x", "domain": "www.0-1sex.com", "lang": "en", "text": article},
     ]
     out = step(pa.Table.from_pylist(rows)).to_pylist()
-    assert out[0]["drop_reason"] is None and out[0]["toxic_score"] < 0.2  # one stray word in a long article
+    assert out[0]["drop_reason"] is None and out[0]["safety_toxic_words"] < 0.2  # one stray word in a long article
+    assert out[0]["toxic_score"] < 0.5 and out[0]["porn_score"] < 0.5  # nor does the classifier flag it
     assert "[EMAIL]" in out[0]["text"] and out[0]["safety_pii_email_masked"] == 1
-    assert out[1]["drop_reason"] == "safety.toxic_words" and out[1]["toxic_score"] > 0.5 and out[1]["safety_toxic_hits"] >= 10
+    assert out[1]["drop_reason"] == "safety.toxic_words" and out[1]["safety_toxic_words"] > 0.5 and out[1]["safety_toxic_hits"] >= 10
+    assert out[1]["toxic_score"] > 0.9  # the classifier agrees, but the word list fired first
     assert out[2]["drop_reason"] == "safety.blocklist_adult" and out[2]["safety_blocklist"] == "adult"
-    assert all(0 <= r["porn_score"] <= 1 for r in out)
+    assert all(0 <= r["porn_score"] <= 1 and 0 <= r["safety_porn_words"] <= 1 for r in out)
 
 
 def test_missing_blocklist_names_the_make_target(tmp_path, monkeypatch):
