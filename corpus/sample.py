@@ -154,7 +154,8 @@ def build_pages(n: int, rng: random.Random) -> list[tuple[str, bytes, str]]:
 
 def safety_pages(rng: random.Random) -> list[tuple[str, bytes]]:
     """Pages for the safety stage: contact details to mask, a domain on the adult blocklist (FineWeb's UT1
-    list has it), and profanity-dense text made from the better-profanity word list at run time."""
+    list has it), profanity-dense text made from the better-profanity word list at run time, and abusive
+    comments and adult-site copy written with few list words, which only the classifiers catch."""
     import importlib.resources
 
     from corpus.safety import pii_cases
@@ -182,7 +183,17 @@ def safety_pages(rng: random.Random) -> list[tuple[str, bytes]]:
                 words[j] = rng.choice(bad)
             paras.append(" ".join(words))
         out.append((f"https://forum.example.net/thread-{k}.html", page("Thread", paras, False)))
+    for k in range(2):  # abuse and adult copy with few list words: the classifiers' job, not the word lists'
+        out.append((f"https://forum.example.net/comments-{k}.html", page("Comments", [en[60 + k], *rng.sample(_ABUSE, 5)], False)))
+        out.append((f"https://video.example.cn/vip-{k}.html", page("福利", rng.sample(_ADULT_ZH, 5), True)))
     return [(url, html.encode()) for url, html in out]
+
+
+_ABUSE = ["You are a pathetic loser and everyone on this forum knows it.", "Only a brainless clown would post something this stupid.",
+          "Nobody wants you here, so get lost and stay lost, you fool.", "What a worthless waste of space you are, seriously.",
+          "Go crawl back under your rock and never come back here.", "Delete your account, nobody would miss a moron like you."]
+_ADULT_ZH = ["午夜福利视频每日更新，美女主播在线脱衣表演。", "同城寂寞少妇在线裸聊，一对一私密视频，加微信即可观看。",
+             "高清无码成人影片免费下载，无需注册即可播放。", "激情小说在线阅读，十八岁以下禁止进入本站。", "注册即送一百金币，可进入私密房间观看全部福利。"]
 
 
 def write_sample(output: str, n_pages: int = 400, seed: int = 7) -> list[str]:

@@ -210,10 +210,17 @@ def _samples(out_dir: Path, stats: dict) -> dict:
                     lst.append(row)
             if len(keeper_text) == len(keepers) and all(len(v) >= N_SAMPLES for v in kept_by_lang.values()) and kept_by_lang:
                 break
+    keeper_dropped: dict[str, str] = {}
+    rejected = _dataset(out_dir, "rejected") if keepers - set(keeper_text) else None
+    if rejected is not None:  # a cluster's survivor can still be dropped by a later stage (safety, quality)
+        missing = pa.array(sorted(keepers - set(keeper_text)), pa.string())
+        for row in rejected.to_table(columns=["id", "drop_reason", "text"], filter=pc.field("id").isin(missing)).to_pylist():
+            keeper_text[row["id"]], keeper_dropped[row["id"]] = _snippet(row.get("text")), row["drop_reason"]
     for rows in found.values():
         for r in rows:
             if r.get("dup_of"):
                 r["dup_of_text"] = keeper_text.get(r["dup_of"])
+                r["dup_of_dropped"] = keeper_dropped.get(r["dup_of"])
     quarantine = []
     q = _dataset(out_dir, "quarantine")
     if q is not None:

@@ -137,7 +137,8 @@ def render(r: dict) -> str:
         beside = (kept.get(lang) or next(iter(kept.values()), []))[:1]
         rows = []
         for d in docs:
-            right = (f'<div><div class="meta">kept duplicate {_e(d["dup_of"])}</div><div class="doc kept">{_e(d.get("dup_of_text") or "")}</div></div>'
+            later = f' (later dropped: {_e(d["dup_of_dropped"])})' if d.get("dup_of_dropped") else ""
+            right = (f'<div><div class="meta">kept duplicate {_e(d["dup_of"])}{later}</div><div class="doc kept">{_e(d.get("dup_of_text") or "")}</div></div>'
                      if d.get("dup_of") else (_doc(beside[0], "kept") if beside else "<div></div>"))
             rows.append(f'<div class="pair">{_doc(d, "", block["reason"])}{right}</div>')
         blocks.append(f'<div class="reason-block" data-reason="{_e(block["reason"])}"><h3>{_e(block["reason"])} '

@@ -12,7 +12,9 @@ labels are weak, and how they are made is what a reader must judge:
   erotic story teasers, hook-up spam) in zh and en, slots filled from the porn word list, sometimes with a
   real sentence mixed in. Toxic comment threads (toxic label 1): comments from insult families in zh and
   en, slots filled from the insult vocabulary, under a real article excerpt or none, with civil comments
-  mixed in; toxic comments make up at least half of the thread.
+  mixed in; toxic comments make up at least half of the thread. Real prose laced with list words is left to
+  the word lists (their density rule fires first in the stage): tried as a positive kind, the model caught
+  only 40% of held-out laced prose and flagged four times as many clean crawl pages.
 * Second opinion: every English comment must also be judged by ``alt-profanity-check`` the way its label
   says (toxic at p >= 0.5, civil below); comments where the two weak labellers disagree are left out, and
   the card counts them.

@@ -148,12 +148,16 @@ def test_extraction_time_bound_holds_inside_ray_workers(ray_session, sample_dir,
     assert extract["rejected"].get("extract.timeout", 0) >= 0.9 * extract["docs_in"] > 0
 
 
-def test_safety_drops_blocklisted_and_toxic_pages_and_masks_pii(sample_run):
+def test_safety_drops_blocklisted_toxic_and_adult_pages_and_masks_pii(sample_run):
     out, _ = sample_run
     stats = json.loads((out / "stats.json").read_text())
     safety = next(s for s in stats["stages"] if s["name"] == "safety")
     assert safety["rejected"].get("safety.blocklist_adult") == 2  # the sample's pages on a UT1-listed domain
     assert safety["rejected"].get("safety.toxic_words", 0) >= 1
+    # abusive comments and adult copy with few list words: only the classifiers catch them
+    assert safety["rejected"].get("safety.toxic_model", 0) >= 1 and safety["rejected"].get("safety.porn_model", 0) >= 1
+    rejected = sink(out, "rejected").to_pylist()
+    assert all(r["porn_score"] >= 0.9 for r in rejected if r["drop_reason"] == "safety.porn_model")
     assert safety["edits"]["pii_phone_masked"] >= 3 and safety["edits"]["pii_id_number_masked"] >= 2
     data = sink(out, "data").to_pylist()
     contact = [r for r in data if "/contact-" in r["url"]]
@@ -161,3 +165,4 @@ def test_safety_drops_blocklisted_and_toxic_pages_and_masks_pii(sample_run):
     assert not any(re.search(r"(?<!\d)1[3-9]\d{9}(?!\d)", r["text"]) for r in contact)
     assert all(r["safety_pii_phone_masked"] >= 1 for r in contact)
     assert not any("0-1sex.com" in r["url"] for r in data)
+    assert all(r["toxic_score"] < 0.9 and r["porn_score"] < 0.9 for r in data if r["lang"] in ("en", "zh"))
