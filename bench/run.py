@@ -8,7 +8,8 @@ Pack (issue 8): tokens/s per core next to the bare tokenizer and a Megatron-styl
 on all cores, --device cpu against cuda when there is a GPU, outputs compared byte for byte (bench/pack_gpu.py).
 Dedup (issue 5): datatrove's MinHash pipeline on planted near-duplicates, and a 1M-document scale run
 (bench/dedup_bench.py; BENCH_DEDUP_SCALE=0 skips the scale run).
-Safety (issue 6): stage speed, the blocklist's memory per worker, PII precision/recall (bench/safety_bench.py).
+Safety (issue 6): stage speed, the blocklist's memory per worker, PII precision/recall, the porn/toxicity
+classifiers' precision/recall beside the word lists and alt-profanity-check, and speed against it (bench/safety_bench.py).
 Perplexity (issue 4): KenLM scoring speed next to extraction, and the extremes of the score (bench/quality_bench.py).
 """
 

@@ -109,7 +109,7 @@ def test_cli_stats_and_inspect(sample_run, capsys):
     assert "stages: read, extract, langid, format" in capsys.readouterr().err
 
 
-def test_shared_crawl_languages(ray_session, shared_data, tmp_path):
+def test_shared_crawl_languages_and_safety(ray_session, shared_data, tmp_path):
     crawl = shared_data / "crawl"
     manifest = {json.loads(l)["url"]: json.loads(l) for l in (crawl / "sample_manifest.jsonl").read_text().splitlines()}
     out = tmp_path / "shared"
@@ -137,6 +137,14 @@ def test_shared_crawl_languages(ray_session, shared_data, tmp_path):
     assert by_dir[("zh-CN", "zh")] >= 0.6 * dirs["zh-CN"]  # many zh-CN help pages are mostly untranslated English
     iana = [r for r in data if r["url"].startswith(("http://www.iana.org", "https://www.iana.org"))]
     assert len(iana) >= 10
+    # the same real pages through the safety stage: help pages and iana.org hold nothing to drop
+    from filters.safety import Safety, SafetyParams
+
+    step = Safety(SafetyParams())
+    step.setup()
+    checked = step(sink(out, "data").select(["url", "domain", "lang", "text"])).to_pylist()
+    assert sum(r["drop_reason"] is not None for r in checked) <= 0.01 * len(checked)
+    assert max(r["porn_score"] for r in checked if r["porn_score"] is not None) < 0.5
 
 
 def test_extraction_time_bound_holds_inside_ray_workers(ray_session, sample_dir, tmp_path):
