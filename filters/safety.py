@@ -34,7 +34,7 @@ class SafetyParams:
     min_hits: int = 3
     # porn / toxic -> fastText classifier under models/ (from `make models`) or a path; {} turns them off
     models: dict[str, str] = dataclasses.field(default_factory=lambda: {"porn": "safety-porn.bin", "toxic": "safety-toxic.bin"})
-    # drop at or above this classifier score; a category left out is scored, not dropped
+    # drop at or above this classifier score; a category left out is scored, not dropped (and one without a model, neither)
     max_score: dict[str, float] = dataclasses.field(default_factory=lambda: {"porn": 0.9, "toxic": 0.9})
     # the classifiers were trained on zh and en text; other languages get null scores
     languages: list[str] = dataclasses.field(default_factory=lambda: ["en", "zh"])
@@ -45,8 +45,8 @@ class SafetyParams:
             return "min_hits must be >= 1 and every max_density > 0"
         if set(self.models) - {"porn", "toxic"}:
             return f"models can only name porn and toxic (the porn_score / toxic_score columns), got {sorted(self.models)}"
-        if set(self.max_score) - set(self.models):
-            return f"max_score names {sorted(set(self.max_score) - set(self.models))}, which have no model in `models`"
+        if set(self.max_score) - {"porn", "toxic"}:
+            return f"max_score can only name porn and toxic, got {sorted(self.max_score)}"
         if any(not 0 < v <= 1 for v in self.max_score.values()):
             return "every max_score must be in (0, 1]"
         return None

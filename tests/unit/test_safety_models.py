@@ -50,6 +50,9 @@ def test_stage_drops_what_word_lists_miss_and_keeps_sensitive_topics():
     assert out[0]["safety_porn_hits"] == 0 and out[2]["safety_toxic_hits"] < 3  # the word lists do not fire on them
     assert out[3]["porn_score"] < 0.5 and out[4]["porn_score"] < 0.5 and out[4]["toxic_score"] < 0.5
     assert out[5]["porn_score"] is None and out[5]["toxic_score"] is None  # a language the models never saw
+    off = Safety(SafetyParams(models={}))  # classifiers off: word lists and blocklists only, no scores
+    off.setup()
+    assert all(r["porn_score"] is None and r["drop_reason"] is None for r in off(pa.Table.from_pylist(rows)).to_pylist())
 
 
 @needs_models
@@ -80,13 +83,13 @@ def test_teacher_second_opinion_keeps_only_agreeing_comments():
 @pytest.mark.parametrize("params, message", [
     (SafetyParams(models={"violence": "v.bin"}), "can only name porn and toxic"),
     (SafetyParams(max_score={"porn": 1.5}), r"max_score must be in \(0, 1\]"),
-    (SafetyParams(models={"porn": "safety-porn.bin"}, max_score={"toxic": 0.9}), "no model"),
+    (SafetyParams(max_score={"violence": 0.9}), "max_score can only name porn and toxic"),
 ])
 def test_settings_errors_say_what_is_wrong(params, message):
     assert params.validate() is not None and __import__("re").search(message, params.validate())
 
 
 def test_missing_model_names_the_make_target(tmp_path):
-    step = Safety(SafetyParams(models={"porn": str(tmp_path / "nope.bin")}, max_score={}))
+    step = Safety(SafetyParams(models={"porn": str(tmp_path / "nope.bin")}))
     with pytest.raises(ValueError, match="make models"):
         step.setup()
