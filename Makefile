@@ -49,7 +49,7 @@ models/quality.json: $(STAMP) models/kenlm.json corpus/quality/labels.py corpus/
 	$(BIN)/python -m corpus.quality.classifiers_train models
 
 # fastText porn and toxicity classifiers, weak labels from the word lists and alt-profanity-check: corpus/safety/classifier_labels.py
-models/safety.json: $(STAMP) models/blocklists/CARD.json models/kenlm.json corpus/safety/classifier_labels.py corpus/safety/classifier_cases.py corpus/safety/classifiers_train.py corpus/quality/fasttext_clf.py
+models/safety.json: $(STAMP) models/blocklists/CARD.json models/kenlm.json corpus/safety/classifier_labels.py corpus/safety/classifier_cases.py corpus/safety/classifiers_train.py corpus/quality/fasttext_clf.py filters/safety.py
 	rm -f $@
 	$(BIN)/python -m corpus.safety.classifiers_train models
 

@@ -111,8 +111,9 @@ def classifier_report(real: list[dict]) -> dict:
         held, sample = c["held_out"]["metrics_for_flagging"], c["human_checked_sample"]
         print(f"  {category} classifier ({c['model']}):")
         print(f"    held-out constructed data (n={held['n']:,}): precision {held['precision']:.3f} recall {held['recall']:.3f}")
-        for judge in ("model", "model_at_0.9", "word_lists", "teacher_en_only"):
-            m = sample[judge]
+        for judge, m in sample.items():
+            if not isinstance(m, dict):
+                continue
             print(f"    human-checked sample, {judge:<16} n={m['n']:>3} ({m['positives']} positive): precision {m['precision']:.3f} recall {m['recall']:.3f}")
         flagged = {cut: sum(g >= cut for g in got) / max(1, len(got)) for cut in (0.5, 0.9)}
         print(f"    real crawl pages with nothing {category} in them (n={len(texts):,}): flagged {flagged[0.5]:.2%} at 0.5, {flagged[0.9]:.2%} at 0.9")

@@ -3,7 +3,7 @@
 
 Each signal is a column, so a curator sees which one fired and why: ``safety_blocklist`` (the list's
 category); ``safety_porn_hits`` / ``safety_toxic_hits`` and their density scores ``safety_porn_words`` /
-``safety_toxic_words`` (0.5 exactly at the configured density; see ``words.word_score``); the classifier
+``safety_toxic_words`` (0.5 exactly at the configured density; see ``words.word_rule``); the classifier
 scores ``porn_score`` / ``toxic_score`` (the WanJuan-CC fields; fastText models trained by `make models`,
 labels and held-out precision/recall in models/safety.json); and masked PII counts per type. The first
 signal that fires names the reason: blocklist, then words, then models. PII is masked in kept documents only.
@@ -88,7 +88,7 @@ class Safety(Step):
     def __call__(self, table: pa.Table) -> pa.Table:
         from corpus.dedup.minhash import tokens
         from corpus.quality.fasttext_clf import features, scores
-        from corpus.safety.words import word_score
+        from corpus.safety.words import word_rule
 
         p = self.params
         texts = table.column("text").to_pylist()
@@ -106,11 +106,11 @@ class Safety(Step):
             hits, n_tokens = self.lexicon.count(text or ""), len(tokens(text or ""))
             for category in sorted(set(hits) | {"porn", "toxic"}):  # user categories use the toxic density by default
                 n = hits.get(category, 0)
-                score = word_score(n, n_tokens, p.max_density.get(category, p.max_density.get("toxic", 4.0)), p.min_hits)
+                score, fires = word_rule(n, n_tokens, p.max_density.get(category, p.max_density.get("toxic", 4.0)), p.min_hits)
                 if category in ("porn", "toxic"):
                     cols[f"safety_{category}_hits"].append(n)
                     cols[f"safety_{category}_words"].append(score)
-                if reasons[i] is None and n >= p.min_hits and score > 0.5:  # above the density, with min_hits
+                if reasons[i] is None and fires:
                     reasons[i] = f"safety.{category}_words"
         rows = [i for i, lang in enumerate(langs) if lang in p.languages and texts[i]] if self.models else []
         prepared = [features(texts[i]) for i in rows]

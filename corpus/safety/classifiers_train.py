@@ -15,29 +15,27 @@ from corpus.safety import classifier_cases, classifier_labels, teacher
 from corpus.safety.words import default_lists
 
 MODELS = {"porn": "safety-porn.bin", "toxic": "safety-toxic.bin"}
-DEFAULT_WORD_RULE = {"max_density": {"porn": 2.0, "toxic": 4.0}, "min_hits": 3}  # the default recipe's
-DEFAULT_MAX_SCORE = 0.9  # the default recipe's classifier cut (filters/safety.py)
 
 
 def sample_report(category: str, model, lists: dict[str, set[str]]) -> dict:
     """Precision/recall on the human-checked sample, for the model (at 0.5 and at the default cut) and, on the same texts, the
     default recipe's word-list rule and the teacher (English only: it knows no Chinese)."""
     from corpus.dedup.minhash import tokens
-    from corpus.safety.words import Lexicon, word_score
+    from corpus.safety.words import Lexicon, word_rule
+    from filters.safety import SafetyParams
 
+    default = SafetyParams()
     column = 1 if category == "porn" else 2
     texts = [case[0] for case in classifier_cases.CASES]
     truth = [case[column] for case in classifier_cases.CASES]
     lexicon = Lexicon(lists)
-    rule = DEFAULT_WORD_RULE
-    hits = [lexicon.count(t)[category] for t in texts]
-    words = [float(n >= rule["min_hits"] and word_score(n, len(tokens(t)), rule["max_density"][category], rule["min_hits"]) > 0.5)
-             for n, t in zip(hits, texts)]
+    words = [float(word_rule(lexicon.count(t)[category], len(tokens(t)), default.max_density[category], default.min_hits)[1]) for t in texts]
     en = [i for i, t in enumerate(texts) if t.isascii()]
     got = fasttext_clf.scores(model, texts)
+    cut = default.max_score[category]
     return {"n": len(truth), "positives": sum(truth),
             "model": fasttext_clf.metrics(got, truth, bad_label=1).as_dict(),
-            f"model_at_{DEFAULT_MAX_SCORE}": fasttext_clf.metrics(got, truth, DEFAULT_MAX_SCORE, bad_label=1).as_dict(),
+            f"model_at_{cut}": fasttext_clf.metrics(got, truth, cut, bad_label=1).as_dict(),
             "word_lists": fasttext_clf.metrics(words, truth, bad_label=1).as_dict(),
             "teacher_en_only": fasttext_clf.metrics(teacher.predict([texts[i] for i in en]), [truth[i] for i in en], bad_label=1).as_dict()}
 

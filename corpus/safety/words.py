@@ -94,12 +94,13 @@ class Lexicon:
         return hits
 
 
-def word_score(hits: int, n_tokens: int, max_density: float, min_hits: int) -> float:
-    """A density score in [0, 1]: with d hits per 1,000 tokens and n hits, d / (d + max_density) *
-    min(1, n / min_hits). Once min_hits is reached, 0.5 is exactly the density threshold, and one stray
-    word in a long article stays far below it."""
+def word_rule(hits: int, n_tokens: int, max_density: float, min_hits: int) -> tuple[float, bool]:
+    """A density score in [0, 1], and whether the rule fires: above max_density hits per 1,000 tokens, with
+    at least min_hits hits. With d hits per 1,000 tokens and n hits the score is d / (d + max_density) *
+    min(1, n / min_hits): once min_hits is reached, 0.5 is exactly the density threshold, and one stray word
+    in a long article stays far below it."""
     density = hits * 1000 / max(1, n_tokens)
-    return density / (density + max_density) * min(1.0, hits / min_hits)
+    return density / (density + max_density) * min(1.0, hits / min_hits), hits >= min_hits and density > max_density
 
 
 def _whole_word(low: str, start: int, end: int) -> bool:
