@@ -30,6 +30,14 @@ def stats_text(out_dir: str) -> str:
     return head + "\n" + funnel_text(s["stages"]) + (f"\n\n{plans}" if plans else "")
 
 
+def _signal_columns(stage: str) -> list[str]:
+    """The columns a stage writes (its signals), so a sample shows which one fired and by how much."""
+    from corpus.registry import stages
+
+    step = stages().get(stage)
+    return [f.name for f in step.outputs] if step else []
+
+
 def samples(out_dir: str, stage: str, reason: str | None, n: int, width: int = 500) -> str:
     stats = load_stats(out_dir)
     names = [s["name"] for s in stats["stages"]]
@@ -50,14 +58,17 @@ def samples(out_dir: str, stage: str, reason: str | None, n: int, width: int = 5
             flt = flt & (pc.field("drop_reason") == reason)
         elif reason:
             continue
+        signals = [c for c in _signal_columns(stage) if c in data.schema.names]
         cols = [c for c in ("id", "url", "lang", "drop_reason", "dup_of", "error", "text") if c in data.schema.names]
-        table = data.to_table(columns=cols, filter=flt)
+        table = data.to_table(columns=cols + signals, filter=flt)
         for row in table.slice(0, n).to_pylist():
             label = row.get("drop_reason") or f"error: {row.get('error')}"
             text = (row.get("text") or "").strip()
             body = text[:width] + (" …" if len(text) > width else "") if text else "(no text: record never reached extraction)"
             dup = f"  duplicate of {row['dup_of']}" if row.get("dup_of") else ""
-            blocks.append(f"── {label}  id={row.get('id')}  lang={row.get('lang')}{dup}\n   {row.get('url')}\n{body}\n")
+            shown = [f"{c}={row[c]:.3g}" if isinstance(row[c], float) else f"{c}={row[c]}" for c in signals if row[c] not in (None, 0, "")]
+            why = f"\n   {'  '.join(shown)}" if shown else ""
+            blocks.append(f"── {label}  id={row.get('id')}  lang={row.get('lang')}{dup}\n   {row.get('url')}{why}\n{body}\n")
     if not blocks:
         return f"no rejected or quarantined documents at stage {stage!r}"
     return "\n".join(blocks)

@@ -105,6 +105,9 @@ def test_cli_stats_and_inspect(sample_run, capsys):
     assert main(["inspect", str(out), "--stage", "langid", "--reason", "langid.language", "-n", "2"]) == 0
     text = capsys.readouterr().out
     assert text.count("── langid.language") == 2
+    assert text.count("lang_score=") == 2  # the stage's signals, beside each sample
+    assert main(["inspect", str(out), "--stage", "safety", "--reason", "safety.porn_model", "-n", "1"]) == 0
+    assert re.search(r"porn_score=(0\.9\d*|1)\b", capsys.readouterr().out)  # which signal fired, and by how much
     assert main(["inspect", str(out), "--stage", "nosuch"]) == 2
     assert "stages: read, extract, langid, format" in capsys.readouterr().err
 
