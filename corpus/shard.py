@@ -118,7 +118,7 @@ def _intermediate(out_dir: Path, stage: str, shard: str) -> Path:
     return out_dir / "_work" / stage / f"{shard}.parquet"
 
 
-def _batches(inp: InputFile, read: ReadParams, seg: Segment, out_dir: Path) -> Iterator[pa.Table | str]:
+def _batches(inp: InputFile, read: ReadParams, seg: Segment, out_dir: Path) -> Iterator[pa.Table | readers.Damage]:
     if seg.entering is None:
         yield from readers.read(inp, read)
         return
@@ -158,10 +158,13 @@ def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, o
                 stats[0].wall_s += time.perf_counter() - t0
             if item is None:
                 break
-            if isinstance(item, str):  # the rest of this file is unreadable: one quarantined record says why
+            if isinstance(item, (str, readers.Damage)):  # an unreadable byte range: one quarantined record says why
+                damage = item if isinstance(item, readers.Damage) else readers.Damage(item)
                 stats[0].docs_in += 1
                 stats[0].errors += 1
-                sinks.write("quarantine", pa.table({"source": [inp.path], "shard": [inp.shard], "drop_stage": ["read"], "error": [item]}))
+                stats[0].edits["corrupt_bytes"] += damage.length
+                stats[0].edits["corrupt_ranges"] += 1
+                sinks.write("quarantine", pa.table({"source": [inp.path], "shard": [inp.shard], "drop_stage": ["read"], "error": [damage.message]}))
                 continue
             live = item
             if first:

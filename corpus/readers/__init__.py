@@ -25,6 +25,18 @@ class InputError(ValueError):
     """Inputs that cannot be read at all (missing path, unknown format)."""
 
 
+@dataclass(frozen=True)
+class Damage:
+    """A byte range of an input that no record could be recovered from (a corrupt gzip member, garbage
+    between records, a cut-off tail). A reader yields it where it happens and goes on with the next
+    readable record; the shard quarantines it as one row with ``message`` and counts ``length`` in the
+    read stage's ``corrupt_bytes``. ``length`` is 0 when the extent is unknown (the rest of a file)."""
+
+    message: str
+    offset: int = 0
+    length: int = 0
+
+
 FORMATS: dict[str, tuple[str, ...]] = {
     "warc": (".warc", ".warc.gz", ".arc", ".arc.gz", ".wet", ".wet.gz"),
     "jsonl": (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json.gz", ".ndjson"),
@@ -118,8 +130,8 @@ class RowBuffer:
         return table
 
 
-def read(inp: InputFile, params: ReadParams) -> Iterator[pa.Table | str]:
-    """Yield raw batches; a string item is a fatal read error for the rest of the file (quarantined)."""
+def read(inp: InputFile, params: ReadParams) -> Iterator[pa.Table | Damage]:
+    """Yield raw batches, and a ``Damage`` for every unreadable byte range (quarantined, reading goes on)."""
     from corpus.readers import html_dir, text, warc
 
     impl: dict[str, Callable] = {
