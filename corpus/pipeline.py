@@ -93,7 +93,7 @@ def run(
     recipe = load(recipe_path)
     files = readers.discover(inputs)
     steps = recipe.build()
-    schema = output_schema([f for s in steps for f in s.outputs])
+    schema = output_schema([f for s in steps for f in s.columns()])
     out_dir = Path(output).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     fp = fingerprint(recipe)

@@ -7,15 +7,17 @@ costs seconds instead of a cluster hour.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
 from corpus.registry import stages
-from corpus.step import Step
+from corpus.step import SHARED_COLUMNS, Step
 
 
 class RecipeError(ValueError):
@@ -24,6 +26,7 @@ class RecipeError(ValueError):
 
 @dataclasses.dataclass
 class ReadParams:
+    ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {"max_record_bytes": (1, None), "batch_size": (1, 1_000_000)}
     # Records above this many payload bytes are rejected (read.too_large) before they are parsed.
     max_record_bytes: int = 4_000_000
     # Rows per Arrow batch handed to the stages; bounds a worker's memory.
@@ -79,14 +82,45 @@ def _type_name(hint: Any) -> str:
     return getattr(hint, "__name__", None) if typing.get_origin(hint) is None else str(hint).replace("typing.", "")
 
 
-def build_params(cls: type, values: Any, where: str) -> Any:
-    """Instantiate a params dataclass from a YAML mapping, rejecting unknown keys and wrong types."""
-    if values is None:
-        values = {}
-    if not isinstance(values, dict):
-        raise RecipeError(f"{where}: parameters must be a mapping, got {type(values).__name__}")
+# Every numeric parameter has a range, checked when the recipe is parsed. Without a declaration (a ``ranges``
+# ClassVar on the params dataclass) a number must be >= 0 (no count, length, density or perplexity is negative:
+# a negative threshold silently rejects or keeps everything), and a ratio, fraction, score or threshold must be
+# within [0, 1]. The rule applies to numbers inside lists and mappings too, and inside ``overrides:``.
+_UNIT = re.compile(r"(ratio|frac|score|threshold|_thr)(\b|_|$)")
+
+
+def param_range(cls: type, name: str) -> tuple[float | None, float | None]:
+    declared = getattr(cls, "ranges", {})
+    if name in declared:
+        return declared[name]
+    return (0, 1) if _UNIT.search(name) else (0, None)
+
+
+def _numbers(value: Any) -> list[float]:
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, (int, float)):
+        return [value]
+    if isinstance(value, list):
+        return [n for v in value for n in _numbers(v)]
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in _numbers(v)]
+    return []
+
+
+def _range_problem(cls: type, name: str, value: Any) -> str | None:
+    lo, hi = param_range(cls, name)
+    for n in _numbers(value):
+        if math.isnan(n) or (lo is not None and n < lo) or (hi is not None and n > hi):
+            bound = f"within [{lo}, {hi}]" if hi is not None else f">= {lo}"
+            return f"{name} must be {bound}, got {value!r}"
+    return None
+
+
+def _check_values(cls: type, values: dict, where: str) -> None:
+    """Unknown keys, types and ranges of one mapping of parameters (a stage's, or one language's overrides)."""
     hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name for f in dataclasses.fields(cls)}
     for key, value in values.items():
         if key not in fields:
             valid = ", ".join(sorted(fields)) or "(none)"
@@ -95,13 +129,41 @@ def build_params(cls: type, values: Any, where: str) -> Any:
             raise RecipeError(
                 f"{where}: parameter {key!r} must be {_type_name(hints[key])}, got {value!r} ({type(value).__name__})"
             )
-    params = cls(**values)
-    check = getattr(params, "validate", None)
-    if check is not None:
-        problem = check()
+        problem = _range_problem(cls, key, value) if key != "overrides" else None  # checked per language
         if problem:
             raise RecipeError(f"{where}: {problem}")
+
+
+def _validated(params: Any, where: str) -> Any:
+    check = getattr(params, "validate", None)
+    problem = check() if check is not None else None
+    if problem:
+        raise RecipeError(f"{where}: {problem}")
     return params
+
+
+def build_params(cls: type, values: Any, where: str) -> Any:
+    """Instantiate a params dataclass from a YAML mapping, rejecting unknown keys, wrong types and out-of-range
+    numbers. Per-language ``overrides`` get the same checks, and each language's merged parameters are validated
+    as a whole, so ``overrides: {zh: {min_doc_words: -1}}`` fails here, not as a silent drop of every zh page."""
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise RecipeError(f"{where}: parameters must be a mapping, got {type(values).__name__}")
+    _check_values(cls, values, where)
+    params = _validated(cls(**values), where)
+    for lang, override in (getattr(params, "overrides", None) or {}).items():
+        at = f"{where} overrides.{lang}"
+        if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z]{2,4})?", str(lang)):
+            raise RecipeError(f"{at}: overrides are keyed by language code (zh, en, zh-Hant), got {lang!r}")
+        if {"overrides", "label_only"} & set(override):
+            raise RecipeError(f"{at}: overrides cannot set overrides or label_only")
+        _check_values(cls, override, at)
+        _validated(dataclasses.replace(params, **override), at)
+    return params
+
+
+_ALIAS = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 def parse(doc: Any, path: str) -> Recipe:
@@ -128,12 +190,42 @@ def parse(doc: Any, path: str) -> Recipe:
         name = kind
         if isinstance(values, dict) and "as" in values:
             values = dict(values)
-            name = str(values.pop("as"))
+            name = values.pop("as")
+            if not isinstance(name, str) or not _ALIAS.fullmatch(name):
+                raise RecipeError(f"{where}: 'as' must be an identifier (lower-case letters, digits, _), got {name!r}")
         if name in {s.name for s in specs} or name == "read":
             raise RecipeError(f"{where}: stage name {name!r} used twice; give one of them 'as: OTHER_NAME'")
         specs.append(StageSpec(name, kind, build_params(registry[kind].Params, values, f"{where} ({kind})")))
     read = build_params(ReadParams, doc.get("read"), f"{path}: read")
+    check_order(specs, registry, path)
     return Recipe(str(doc.get("name") or Path(path).stem), path, read, specs, doc)
+
+
+# Columns every reader fills; anything else a stage needs must come from a stage before it.
+READER_COLUMNS = frozenset({"id", "url", "date", "source", "shard", "title", "text", "_html", "_http_charset", "_payload_bytes"})
+
+
+def check_order(specs: list[StageSpec], registry: dict[str, type[Step]], path: str) -> None:
+    """Each stage's ``requires`` must be produced by the reader or an earlier stage, and no two stages may write
+    the same signal column. Without this, a rule placed before ``langid`` sees no language and applies English
+    thresholds to every Chinese page, and the domain blocklist without ``format`` matches nothing, silently."""
+    have = set(READER_COLUMNS)
+    writer: dict[str, str] = {}
+    for i, spec in enumerate(specs):
+        cls = registry[spec.kind]
+        missing = [c for c in cls.requires if c not in have]
+        if missing:
+            makers = sorted({s.kind for s in specs[i + 1:] if set(missing) & set(registry[s.kind].provides())})
+            makers += sorted(k for k, c in registry.items() if set(missing) & set(c.provides()) and k not in makers)
+            fix = (f"move '{spec.name}' after '{makers[0]}'" if any(s.kind == makers[0] for s in specs[i + 1:])
+                   else f"add a '{makers[0]}' stage before it") if makers else "no stage provides it"
+            raise RecipeError(f"{path}: stage '{spec.name}' needs column(s) {missing}, which no earlier stage writes; {fix}")
+        for f in cls(spec.params, spec.name).columns():
+            if f.name in writer and f.name not in SHARED_COLUMNS and not f.name.startswith("_"):
+                raise RecipeError(f"{path}: stages '{writer[f.name]}' and '{spec.name}' both write column {f.name!r}; "
+                                  f"name one of them with 'as: OTHER_NAME' (its columns become OTHER_NAME__<column>)")
+            writer[f.name] = spec.name
+        have.update(cls.provides())
 
 
 def load(path: str | Path) -> Recipe:

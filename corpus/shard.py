@@ -62,7 +62,7 @@ def _errors_table(rows: list[pa.Table], stage: str, messages: list[str]) -> pa.T
 def run_step(step: Step, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
     """Apply a step; on failure isolate the failing rows. Returns (output, quarantined rows or None)."""
     try:
-        out = step(table)
+        out = step.apply(table)
         if out.num_rows != table.num_rows:
             raise RuntimeError(f"stage {step.stage_name} returned {out.num_rows} rows for {table.num_rows}: steps mark rows, never remove them")
         return out, None
@@ -72,7 +72,7 @@ def run_step(step: Step, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
     for i in range(table.num_rows):
         row = table.slice(i, 1)
         try:
-            good.append(step(row))
+            good.append(step.apply(row))
         except Exception as exc:
             bad.append(row)
             tb = traceback.extract_tb(exc.__traceback__)[-1]
@@ -184,9 +184,9 @@ def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, o
                 if errors is not None:
                     st.errors += errors.num_rows
                     sinks.write("quarantine", errors)
-                for col in out.column_names:  # edits inside kept documents: <stage>_lines_removed, <stage>_pii_email_masked, …
-                    if col.startswith(f"{step.name}_") and col.endswith(("_removed", "_masked")):
-                        st.edits[col[len(step.name) + 1 :]] += int(pc.sum(out.column(col)).as_py() or 0)
+                for f in step.outputs:  # edits inside kept documents: <stage>_lines_removed, <stage>_pii_email_masked, …
+                    if f.name.startswith(f"{step.name}_") and f.name.endswith(("_removed", "_masked")) and step.column(f.name) in out.column_names:
+                        st.edits[f.name[len(step.name) + 1 :]] += int(pc.sum(out.column(step.column(f.name))).as_py() or 0)
                 live, rejected = _split(out, step.stage_name, st)
                 sinks.write("rejected", rejected)
                 st.docs_out += live.num_rows

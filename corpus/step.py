@@ -10,7 +10,7 @@ moves marked rows to the rejected sink. That keeps every count derivable from th
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,10 +21,23 @@ class NoParams:
     """For steps without parameters."""
 
 
+# Columns that stages write for the stages after them (not signals of their own): never prefixed by ``as:``.
+SHARED_COLUMNS = frozenset({"id", "url", "domain", "date", "source", "shard", "title", "text", "lang", "lang_score",
+                            "drop_reason"})
+
+
 class Step:
     name: ClassVar[str]
     Params: ClassVar[type] = NoParams
     outputs: ClassVar[list[pa.Field]] = []
+    # columns this stage reads that the reader or an earlier stage must write; the recipe's order is checked
+    # against them when it is parsed (``corpus.recipe.check_order``)
+    requires: ClassVar[tuple[str, ...]] = ("text",)
+    # columns it fills besides its declared outputs (``format`` fills ``domain``, a core column)
+    also_provides: ClassVar[tuple[str, ...]] = ()
+    # parameters that name model or list files (str, list[str] or dict[str, str]): preflight resolves them on
+    # the driver before Ray starts, and their sha256 joins the resume key
+    file_params: ClassVar[tuple[str, ...]] = ()
     num_cpus: ClassVar[float] = 1.0
     num_gpus: ClassVar[float] = 0.0
     # signal column -> the parameters that threshold it ("min_x", "top_frac[0]"): what reports draw on plots
@@ -34,8 +47,51 @@ class Step:
         self.params = params if params is not None else self.Params()
         self.stage_name = stage_name or self.name
 
+    @classmethod
+    def provides(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in cls.outputs) + cls.also_provides
+
+    def column(self, name: str) -> str:
+        """Where an output lands: an aliased instance (``as: strict``) writes ``strict__<column>`` for its own
+        signals, so two instances of one stage never overwrite each other's columns."""
+        return name if self.stage_name == self.name or name in SHARED_COLUMNS else f"{self.stage_name}__{name}"
+
+    def columns(self) -> list[pa.Field]:
+        return [pa.field(self.column(f.name), f.type) for f in self.outputs]
+
+    def files(self, resolve: Callable[[str, str], str]) -> list[str]:
+        """Resolve the files this stage reads (``resolve(param, reference) -> absolute path`` raises with a clear
+        message if one is missing or not allowed), rewrite ``params`` to the resolved paths so every worker loads
+        exactly the checked file, and return them for the resume key. Runs on the driver, before Ray."""
+        resolved: list[str] = []
+
+        def walk(where: str, value: Any) -> Any:
+            if isinstance(value, str):
+                if value:
+                    resolved.append(resolve(where, value))
+                    return resolved[-1]
+                return value
+            if isinstance(value, list):
+                return [walk(where, v) for v in value]
+            return {k: walk(f"{where}.{k}", v) for k, v in value.items()}
+
+        for name in self.file_params:
+            self.params = dataclasses.replace(self.params, **{name: walk(name, getattr(self.params, name))})
+        return resolved
+
     def setup(self) -> None:
         """Load models or tables; called once per worker before the first batch."""
+
+    def apply(self, table: pa.Table) -> pa.Table:
+        """Run the step as the runner does: an aliased instance sees no earlier instance's columns under its own
+        names (they are hidden while it runs) and its signals come back prefixed."""
+        if self.stage_name == self.name:
+            return self(table)
+        own = {f.name for f in self.outputs} - SHARED_COLUMNS
+        hidden = {c: f"__hidden__{c}" for c in table.column_names if c in own}
+        out = self(table.rename_columns([hidden.get(c, c) for c in table.column_names]))
+        back = {v: k for k, v in hidden.items()}
+        return out.rename_columns([back.get(c) or (self.column(c) if c in own else c) for c in out.column_names])
 
     def __call__(self, table: pa.Table) -> pa.Table:  # pragma: no cover - interface
         raise NotImplementedError

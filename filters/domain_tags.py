@@ -18,6 +18,10 @@ class DomainTagsParams:
     # score above which a tag applies (the highest qualifying score wins; none: general)
     cuts: dict[str, float] = dataclasses.field(default_factory=lambda: dict(CUTS))
 
+    def validate(self) -> str | None:
+        bad = set(self.cuts) - set(CUTS)
+        return f"unknown tag(s) {sorted(bad)} in cuts; the tags are {', '.join(CUTS)}" if bad else None
+
 
 @register
 class DomainTags(Step):
@@ -26,11 +30,6 @@ class DomainTags(Step):
     outputs = [pa.field("dom_code", pa.float32()), pa.field("dom_maths", pa.float32()),
                pa.field("dom_knowledge", pa.float32()), pa.field("domain_tag", pa.string())]
     thresholds = {"dom_code": ("cuts.code",), "dom_maths": ("cuts.maths",), "dom_knowledge": ("cuts.knowledge",)}
-
-    def setup(self) -> None:
-        bad = set(self.params.cuts) - {"code", "maths", "knowledge"}
-        if bad:
-            raise ValueError(f"domain_tags: unknown tag(s) {sorted(bad)} in cuts; the tags are code, maths, knowledge")
 
     def __call__(self, table: pa.Table) -> pa.Table:
         from corpus.quality.domain import scores, tag

@@ -64,6 +64,8 @@ class Extract(Step):
     name = "extract"
     Params = ExtractParams
     outputs = [pa.field("title", pa.string()), pa.field("date", pa.string())]
+    requires = ("_html",)
+    also_provides = ("text",)
 
     def __call__(self, table: pa.Table) -> pa.Table:
         p: ExtractParams = self.params

@@ -70,6 +70,7 @@ class FormatParams:
 @register
 class Format(Step):
     name = "format"
+    also_provides = ("domain",)
     Params = FormatParams
 
     def __call__(self, table: pa.Table) -> pa.Table:

@@ -41,6 +41,7 @@ class LangId(Step):
     name = "langid"
     Params = LangIdParams
     outputs = [pa.field("lang", pa.string()), pa.field("lang_score", pa.float32())]
+    file_params = ("model_path",)
     thresholds = {"lang_score": ("min_score",)}
 
     def setup(self) -> None:

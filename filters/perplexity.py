@@ -30,6 +30,8 @@ class Perplexity(Step):
     name = "perplexity"
     Params = PerplexityParams
     outputs = [pa.field("q_ppl", pa.float32()), pa.field("q_ppl_para_max", pa.float32()), pa.field("q_ppl_bucket", pa.string())]
+    requires = ("text", "lang")
+    file_params = ("models",)
 
     def setup(self) -> None:
         import kenlm

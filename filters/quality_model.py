@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
+from typing import Callable, ClassVar
 
 import pyarrow as pa
 
@@ -30,24 +32,29 @@ class QualityModelParams:
     # the models were trained on zh and en text; other languages get null scores
     languages: list[str] = dataclasses.field(default_factory=lambda: ["en", "zh"])
 
+    def validate(self) -> str | None:
+        columns = {"fluency", "not_ad"}  # the output columns; any other name would be scored, then lost
+        if set(self.models) - columns:
+            return (f"models can only name {sorted(columns)} (its output columns), got {sorted(self.models)}; "
+                    f"score with your own classifier through the `enrich` stage")
+        unknown = set(self.min_score) - set(self.models)
+        if unknown:
+            return f"min_score names {sorted(unknown)}, which are not in models {sorted(self.models)}"
+        return None
+
 
 @register
 class QualityModel(Step):
     name = "quality_model"
     Params = QualityModelParams
     outputs = [pa.field("fluency_score", pa.float32()), pa.field("not_ad_score", pa.float32())]
+    requires = ("text", "lang")
+    file_params = ("models",)
     thresholds = {"fluency_score": ("min_score.fluency",), "not_ad_score": ("min_score.not_ad",)}
 
     def setup(self) -> None:
         from corpus.quality import fasttext_clf
 
-        columns = {f.name.removesuffix("_score") for f in self.outputs}
-        if set(self.params.models) - columns:  # any other name would be scored and then lost from the output schema
-            raise ValueError(f"quality_model: models can only name {sorted(columns)} (its output columns), got "
-                             f"{sorted(self.params.models)}; score with your own classifier through the `enrich` stage")
-        unknown = set(self.params.min_score) - set(self.params.models)
-        if unknown:
-            raise ValueError(f"quality_model: min_score names {sorted(unknown)}, which are not in models {sorted(self.params.models)}")
         self.models = {name: fasttext_clf.load(model_path(f), "make models") for name, f in self.params.models.items()}
 
     def __call__(self, table: pa.Table) -> pa.Table:
@@ -75,6 +82,12 @@ class EnrichParams:
     model: str = ""  # MODEL.bin written by `corpus train-quality` (its card MODEL.json sits beside it)
     keep_top: float | None = None  # keep this fraction of the pool, by the pool quantiles in the card
     min_score: float | None = None  # or keep everything scoring at least this
+    ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {"keep_top": (0.001, 1)}
+
+    def validate(self) -> str | None:
+        if not self.model:
+            return "give `model:`, a classifier from `corpus train-quality --positive SEED --negative POOL --out MODEL`"
+        return None
 
 
 @register
@@ -82,16 +95,19 @@ class Enrich(Step):
     name = "enrich"
     Params = EnrichParams
     outputs = [pa.field("enrich_score", pa.float32())]
+    file_params = ("model",)
     thresholds = {"enrich_score": ("min_score",)}
+
+    def files(self, resolve: Callable[[str, str], str]) -> list[str]:
+        model = super().files(resolve)
+        if self.params.keep_top is not None:  # keep_top reads the pool quantiles from the model's card
+            model.append(resolve("model card (for keep_top)", str(Path(self.params.model).with_suffix(".json"))))
+        return model
 
     def setup(self) -> None:
         from corpus.quality import fasttext_clf
 
         p = self.params
-        if not p.model:
-            raise ValueError("enrich: give `model:`, a classifier from `corpus train-quality --positive SEED --negative POOL --out MODEL`")
-        if p.keep_top is not None and not 0 < p.keep_top <= 1:
-            raise ValueError(f"enrich: keep_top must be a fraction in (0, 1], got {p.keep_top}")
         path = model_path(p.model)
         self.model = fasttext_clf.load(path, f"corpus train-quality --out {p.model}")
         self.cut = p.min_score

@@ -40,6 +40,7 @@ class RuleStep(Step):
     # (column name, Arrow type) of every signal the rule computes
     signals: ClassVar[list[pa.Field]] = []
     rewrites_text: ClassVar[bool] = False
+    requires = ("text", "lang")  # zh thresholds are chosen by language: a rule before langid would use English ones
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)

@@ -61,6 +61,8 @@ class Safety(Step):
                pa.field("safety_toxic_words", pa.float32()), pa.field("porn_score", pa.float32()), pa.field("toxic_score", pa.float32())]
     outputs += [pa.field(f"safety_pii_{t}_masked", pa.int32()) for t in pii.TYPES]
     thresholds = {"porn_score": ("max_score.porn",), "toxic_score": ("max_score.toxic",)}
+    requires = ("text", "lang", "domain")  # domain from format: without it the blocklist matches nothing
+    file_params = ("models", "word_lists")
 
     def setup(self) -> None:
         from corpus.quality import fasttext_clf

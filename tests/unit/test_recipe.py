@@ -66,3 +66,54 @@ def test_cli_help_lists_every_command(capsys):
     out = capsys.readouterr().out
     for cmd in ("run", "stats", "inspect", "sample"):
         assert cmd in out
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        # each of these used to be accepted and then rejected everything or quarantined every row
+        ("stages:\n  - langid\n  - gopher_quality: {max_doc_words: -1}\n", "max_doc_words must be >= 0, got -1"),
+        ("stages:\n  - langid\n  - abnormal: {max_bad_char_ratio: -0.1}\n", "max_bad_char_ratio must be within [0, 1], got -0.1"),
+        ("read: {max_record_bytes: -1}\nstages: [format]\n", "read: max_record_bytes must be >= 1"),
+        ("read: {batch_size: 0}\nstages: [format]\n", "read: batch_size must be within [1, 1000000], got 0"),
+        ("stages:\n  - langid\n  - gopher_quality: {overrides: {zh: {min_doc_words: many}}}\n",
+         "overrides.zh: parameter 'min_doc_words' must be int | None, got 'many'"),
+        ("stages:\n  - langid\n  - gopher_repetition: {overrides: {zh: {dup_ngram_frac: [0.2, -1]}}}\n",
+         "overrides.zh: dup_ngram_frac must be within [0, 1]"),
+        ("stages:\n  - langid\n  - c4: {overrides: {zh: [1]}}\n", "parameter 'overrides' must be dict[str, dict[str, Any]]"),
+        ("stages:\n  - langid\n  - c4: {as: ../../x}\n", "'as' must be an identifier"),
+        ("stages:\n  - extract\n  - gopher_quality\n  - langid\n",
+         "stage 'gopher_quality' needs column(s) ['lang'], which no earlier stage writes; move 'gopher_quality' after 'langid'"),
+        ("stages:\n  - extract\n  - langid\n  - safety\n", "stage 'safety' needs column(s) ['domain']"),
+        ("stages:\n  - enrich: {keep_top: 0.3}\n", "give `model:`"),
+        ("stages:\n  - enrich: {model: m.bin, keep_top: 2}\n", "keep_top must be within [0.001, 1]"),
+        ("stages:\n  - domain_tags: {cuts: {cod: 0.3}}\n", "unknown tag(s) ['cod'] in cuts"),
+        ("stages:\n  - langid\n  - quality_model: {models: {fluent: a.bin}}\n", "models can only name ['fluency', 'not_ad']"),
+    ],
+)
+def test_recipes_that_would_fail_late_fail_at_parse(tmp_path, text, message):
+    p = write(tmp_path, text)
+    with pytest.raises(RecipeError) as err:
+        load(p)
+    assert message in str(err.value)
+
+
+def test_aliased_instances_write_their_own_columns():
+    """Two instances of one rule with different thresholds: the alias's signals are prefixed, and running both
+    on the same rows leaves each instance's columns and reasons intact."""
+    import pyarrow as pa
+
+    from corpus.recipe import parse
+
+    r = parse({"stages": ["langid", {"gopher_quality": {"min_doc_words": 5}},
+                          {"gopher_quality": {"as": "gq_strict", "min_doc_words": 500}}]}, "r")
+    _, loose, strict = r.build()
+    assert "gq_words" in [f.name for f in loose.columns()] and "gq_strict__gq_words" in [f.name for f in strict.columns()]
+    text = "The committee met on Tuesday and the members of the board agreed with the plan for the new school. " * 3
+    t = pa.table({"text": [text], "lang": ["en"]})
+    t = loose.apply(t)
+    assert t.column("drop_reason").to_pylist() == [None]
+    t = strict.apply(t.drop_columns(["drop_reason"]))
+    assert t.column("gq_words").to_pylist() == t.column("gq_strict__gq_words").to_pylist() == [57]
+    assert t.column("gopher_quality_flag").to_pylist() == [None]
+    assert t.column("gq_strict__gopher_quality_flag").to_pylist() == t.column("drop_reason").to_pylist() == ["gopher_quality.short_doc"]
