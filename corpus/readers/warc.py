@@ -1,24 +1,35 @@
-"""WARC / ARC / WET records via warcio, bounded per record.
+"""WARC / ARC / WET records, bounded per record, recovered around damage.
 
 Only HTML ``response`` records (and WET ``conversion`` text) become documents; everything else is kept as a
-row with a ``read.*`` reason. Payloads are read with a byte cap after HTTP de-chunking and decompression,
-so a gzip bomb costs at most ``max_record_bytes``. A corrupt or truncated file ends with one quarantined
-row that says where it broke; the records before it are kept.
+row with a ``read.*`` reason. Payloads are decoded (HTTP chunking, Content-Encoding) with a byte cap, so a
+gzip bomb costs at most ``max_record_bytes``.
+
+Framing is checked by ``warcframe``, never trusted: a record whose length or digest is wrong is a row
+rejected as ``read.bad_length`` / ``read.digest_mismatch`` (with its URL, so a curator can find it), and
+reading resumes at the next record; bytes no record can be recovered from (a corrupt or cut-off gzip member,
+garbage between records, a truncated tail) are one ``Damage`` each, quarantined by the shard with a message
+saying where, what and what happened next. So damage costs the damaged record, never the records after it.
 """
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Iterator
 
 import pyarrow as pa
-from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
+from warcio.statusandheaders import StatusAndHeadersParser
 
-from corpus.readers import RowBuffer
+from corpus.readers import Damage, RowBuffer
+from corpus.readers.warcframe import Framer, Gap, Record
 from corpus.recipe import ReadParams
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
+_HTTP_SCHEMES = ("http:", "https:")
+_HTTP = StatusAndHeadersParser(["HTTP/1.0", "HTTP/1.1"], True)
+_HEAD_ROOM = 1 << 20  # block bytes kept beyond the payload cap, for HTTP headers and chunk framing
 
 
 def http_charset(content_type: str | None) -> str | None:
@@ -26,53 +37,39 @@ def http_charset(content_type: str | None) -> str | None:
     return m.group(1).lower() if m else None
 
 
-class TruncatedRecord(Exception):
-    pass
-
-
-def _drain(rec) -> None:
-    """Consume what is left of the record; a shortfall against its Content-Length means the file was cut."""
-    url = rec.rec_headers.get_header("WARC-Target-URI") or "(no url)"
-    if not hasattr(rec.raw_stream, "limit"):  # warcio found no usable Content-Length (mandatory in WARC)
-        raise TruncatedRecord(f"{rec.rec_type} record for {url} has no valid Content-Length: its headers are cut off or corrupt")
-    while rec.raw_stream.read(1 << 16):
-        pass
-    if rec.raw_stream.limit:
-        raise TruncatedRecord(f"{rec.rec_type} record for {url} is {rec.raw_stream.limit} bytes short of its Content-Length")
-
-
-def read(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Table | str]:
-    count = 0
-    offset = 0
+def read(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Table | Damage]:
+    cap = params.max_record_bytes
+    framer = Framer(path, ("response", "conversion"), cap + cap // 4 + _HEAD_ROOM)
     try:
-        with open(path, "rb") as fh:
-            records = ArchiveIterator(fh, arc2warc=True, ensure_http_headers=False)
-            for rec in records:
-                count += 1
-                offset = records.offset
-                _add_record(rec, params, buf)
-                if buf.full():
-                    yield buf.flush()
-    except Exception as exc:  # warcio raises many types for corrupt input; all end this file the same way
-        last = buf.flush()
-        if last is not None:
-            yield last
-        yield (
-            f"read: {path}: corrupt or truncated archive after {count} records (byte offset {offset}): "
-            f"{type(exc).__name__}: {exc}. The records before it were kept; re-fetch or repair this file."
-        )
+        for item in framer.items():
+            if isinstance(item, Gap):
+                end = item.offset + item.length
+                yield Damage(f"read: {path}: bytes {item.offset}-{end}: {item.why}; {item.then}", item.offset, item.length)
+                continue
+            _add_record(item, cap, buf)
+            if buf.full():
+                yield buf.flush()
+    finally:
+        framer.close()
 
 
-def _add_record(rec, params: ReadParams, buf: RowBuffer) -> None:
-    h = rec.rec_headers
-    rtype = rec.rec_type
-    data = rec.content_stream().read(params.max_record_bytes + 1) if rtype in ("response", "conversion") else b""
-    _drain(rec)  # before the row is added, so a cut-off record is quarantined, never kept half or counted twice
-    url = h.get_header("WARC-Target-URI")
-    date = h.get_header("WARC-Date")
-    ident = (h.get_header("WARC-Record-ID") or "").encode() + rtype.encode()
+def _add_record(rec: Record, cap: int, buf: RowBuffer) -> None:
+    h = rec.header
+    rtype = h.get("warc-type") or "unknown"
+    url = h.get("warc-target-uri")
+    if url is not None:  # as warcio: wget 1.19 wrote <uri>; spaces are invalid in a URI
+        if url.startswith("<") and url.endswith(">"):
+            url = url[1:-1]
+        url = url.replace(" ", "%20")
+    date = h.get("warc-date")
+    rec_id = h.get("warc-record-id") or f"{h.fmt}@{rec.offset}"  # ARC has no ids: its position is one
+    ident = rec_id.encode() + rtype.encode()
+    if rec.reason is not None:  # the body is not what the headers say: never a document
+        buf.add(url=url, date=date, payload=b"", ident=ident, reason=f"read.{rec.reason}")
+        return
     if rtype == "conversion":  # WET: already plain text
-        if len(data) > params.max_record_bytes:
+        data = rec.block[: cap + 1]
+        if len(data) > cap:
             buf.add(url=url, date=date, payload=data, reason="read.too_large")
             return
         buf.add(url=url, date=date, payload=data, text=data.decode("utf-8", "replace"))
@@ -80,9 +77,14 @@ def _add_record(rec, params: ReadParams, buf: RowBuffer) -> None:
     if rtype != "response":
         buf.add(url=url, date=date, payload=b"", ident=ident, reason=f"read.{rtype}_record")
         return
-    http = rec.http_headers
-    if http is None:  # a response without HTTP headers (e.g. dns:) is not a web page
+    if not url or not url.startswith(_HTTP_SCHEMES) or h.length == 0:  # e.g. dns:, not a web page
         buf.add(url=url, date=date, payload=b"", ident=ident, reason="read.not_http")
+        return
+    stream = io.BytesIO(rec.block)
+    try:
+        http = _HTTP.parse(stream)
+    except Exception:  # noqa: BLE001 - any unparsable status line or header block is the same verdict
+        buf.add(url=url, date=date, payload=b"", ident=ident, reason="read.bad_http")
         return
     status = http.get_statuscode() or ""
     ctype = (http.get_header("Content-Type") or "").lower()
@@ -92,7 +94,27 @@ def _add_record(rec, params: ReadParams, buf: RowBuffer) -> None:
     if not ctype.startswith(HTML_TYPES):
         buf.add(url=url, date=date, payload=b"", ident=ident, reason="read.non_html")
         return
-    if len(data) > params.max_record_bytes:
+    try:
+        data = _content(http, stream, cap) if rec.complete else b""
+    except Exception:  # noqa: BLE001 - a body its own Content-Encoding / chunking cannot undo is not a page
+        buf.add(url=url, date=date, payload=b"", ident=ident, reason="read.bad_encoding")
+        return
+    if not rec.complete or len(data) > cap:
         buf.add(url=url, date=date, payload=data[:65536], ident=ident, reason="read.too_large")
         return
     buf.add(url=url, date=date, payload=data, html=data, charset=http_charset(ctype))
+
+
+def _content(http, stream: io.BytesIO, cap: int) -> bytes:
+    """The HTTP payload with transfer and content coding removed, at most ``cap + 1`` bytes (as warcio's
+    ``content_stream``: an unknown coding, or data that is not compressed at all, is passed through)."""
+    encoding = (http.get_header("content-encoding") or "").lower() or None
+    if encoding not in BufferedReader.get_supported_decompressors():
+        encoding = None
+    if http.get_header("transfer-encoding") == "chunked":
+        body = ChunkedDataReader(stream, decomp_type=encoding)
+    elif encoding:
+        body = BufferedReader(stream, decomp_type=encoding)
+    else:
+        body = stream
+    return body.read(cap + 1)
