@@ -38,6 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
     r.add_argument("--workers", type=int, default=None, help="parallel shard workers (default: one per available CPU)")
     r.add_argument("--no-resume", action="store_true", help="reprocess shards even if already committed")
+    r.add_argument("--overwrite", action="store_true",
+                   help="clear what an earlier run of another recipe or input set wrote into DIR (data, rejected, quarantine, "
+                        "stats, …; nothing else in DIR is touched) instead of refusing to run")
+    r.add_argument("--skip-unreadable", action="store_true",
+                   help="quarantine unreadable inputs (dangling or looping symlinks, permission denied, empty folders) as one "
+                        "record each and go on, instead of exiting 2 before any work")
     r.add_argument("--no-report", action="store_true", help="skip writing DIR/report/ at the end")
 
     s = sub.add_parser("stats", help="print the per-stage funnel of a finished run",
@@ -111,9 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from corpus.inspect import OutputError
-    from corpus.readers import InputError
-    from corpus.recipe import RecipeError
+    from corpus.errors import UserError
 
     args = build_parser().parse_args(argv)
     try:
@@ -121,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
             from corpus.pipeline import run
             from corpus.stats import funnel_text, global_text
 
-            summary = run(args.pipeline, args.input, args.output, args.address, args.workers, not args.no_resume)
+            summary = run(args.pipeline, args.input, args.output, args.address, args.workers, not args.no_resume,
+                          overwrite=args.overwrite, skip_unreadable=args.skip_unreadable)
             print(f"\n{summary['input_records']:,} input records → {summary['kept']:,} kept, "
                   f"{summary['rejected']:,} rejected, {summary['quarantined']:,} quarantined\n")
             print(funnel_text(summary["stages"]))
@@ -158,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             elif args.dir:
                 print(build(args.dir))
             else:
-                raise ValueError("give a run folder (corpus report DIR) or two with --compare DIR_A DIR_B")
+                raise UserError("give a run folder (corpus report DIR) or two with --compare DIR_A DIR_B")
         elif args.command == "export":
             from corpus.export import export
 
@@ -198,9 +203,14 @@ def main(argv: list[str] | None = None) -> int:
         else:
             build_parser().print_help()
             return 2
-    except (RecipeError, InputError, OutputError, ValueError) as exc:
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a full disk, a read-only or vanished folder: the path and what the system said
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}; committed shards are kept, fix this and re-run the same command",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted: committed shards are kept; re-run the same command to resume", file=sys.stderr)
         return 130

@@ -13,13 +13,14 @@ import os
 from pathlib import Path
 
 import pyarrow.dataset as ds
+from corpus.errors import UserError
 
 FIELDS = ("id", "content", "title", "language", "date", "token_num", "cbytes_num", "line_num", "char_num",
           "toxic_score", "porn_score", "fluency_score", "not_ad_score")
 SCORES = ("toxic_score", "porn_score", "fluency_score", "not_ad_score")
 
 
-class ExportError(ValueError):
+class ExportError(UserError, ValueError):
     pass
 
 

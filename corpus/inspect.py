@@ -8,11 +8,12 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
+from corpus.errors import UserError
 from corpus.stats import funnel_text, global_text
 
 
-class OutputError(ValueError):
-    pass
+class OutputError(UserError, ValueError):
+    """A folder that is not a finished run, or a stage/reason it does not have."""
 
 
 def load_stats(out_dir: str) -> dict:

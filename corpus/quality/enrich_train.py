@@ -17,9 +17,10 @@ from pathlib import Path
 import xxhash
 
 from corpus.quality import fasttext_clf
+from corpus.errors import UserError
 
 
-class SeedError(ValueError):
+class SeedError(UserError, ValueError):
     pass
 
 

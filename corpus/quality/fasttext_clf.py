@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.dedup.minhash import _HAN_CLASS
+from corpus.errors import UserError
 
 MAX_TOKENS = 1500
 _UNIT = re.compile(f"[{_HAN_CLASS}]|[^\\W_{_HAN_CLASS}]+|[^\\w\\s]|\\n")
@@ -26,7 +27,7 @@ POSITIVE, NEGATIVE = "__label__1", "__label__0"
 TRAIN_ARGS = {"epoch": 10, "lr": 0.2, "wordNgrams": 2, "dim": 32, "bucket": 100_000, "minCount": 2, "thread": 1, "seed": 1}
 
 
-class ModelError(ValueError):
+class ModelError(UserError, ValueError):
     pass
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from corpus.rundir import write_atomic
+
 
 def build(out_dir: str | Path) -> Path:
     from corpus.report.aggregate import collect
@@ -14,7 +16,7 @@ def build(out_dir: str | Path) -> Path:
     data = collect(out)
     folder = out / "report"
     folder.mkdir(exist_ok=True)
-    (folder / "report.json").write_text(json.dumps(data, indent=1, ensure_ascii=False, default=str))
+    write_atomic(folder / "report.json", json.dumps(data, indent=1, ensure_ascii=False, default=str))
     page = folder / "index.html"
-    page.write_text(render(data), encoding="utf-8")
+    write_atomic(page, render(data))
     return page

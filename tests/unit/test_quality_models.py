@@ -60,8 +60,10 @@ def test_stage_writes_wanjuan_columns_and_drops_only_on_request(step, refs):
 
 
 def test_score_names_must_be_output_columns():
-    with pytest.raises(ValueError, match=r"can only name \['fluency', 'not_ad'\].*`enrich` stage"):
-        QualityModel(QualityModelParams(models={"density": "quality-fluency.bin"})).setup()
+    from corpus.recipe import RecipeError, build_params
+
+    with pytest.raises(RecipeError, match=r"can only name \['fluency', 'not_ad'\].*`enrich` stage"):  # at parse, not in an actor
+        build_params(QualityModelParams, {"models": {"density": "quality-fluency.bin"}}, "r")
 
 
 def test_missing_model_names_the_file_and_the_make_target(tmp_path):

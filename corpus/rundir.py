@@ -1,0 +1,119 @@
+"""An output folder owned by one run: an exclusive lock, an owner record, atomic files, and `--overwrite`.
+
+Two runs writing into one folder used to corrupt each other (shared temp names; stats describing one run while
+`data/` held another's shards), and re-using a folder with another recipe or input set left the old shards
+where `export`, `pack` and `report` would mix them in. So a run takes an exclusive ``flock`` on ``DIR/.lock``
+for its whole life, and ``DIR/owner.json`` records which recipe and which input set the folder's files belong
+to: a later run with the same recipe and inputs resumes; any other is refused unless told to clear the folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import socket
+import time
+from pathlib import Path
+from typing import IO
+
+from corpus.errors import UserError
+
+OWNED = ("data", "rejected", "quarantine", "_shards", "_work", "global", "report", "stats.json", "manifest.json", "owner.json")
+
+
+class OutputFolderError(UserError, ValueError):
+    """The output folder cannot be used for this run (exit 2, before any work starts)."""
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write under a unique temporary name, then rename: a reader sees the old file or the new one, never half,
+    and two writers never share a temporary file."""
+    tmp = tmp_name(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_json(path: Path, payload: object) -> None:
+    write_atomic(path, json.dumps(payload, indent=1, ensure_ascii=False, default=str))
+
+
+def tmp_name(path: Path) -> Path:
+    """A temporary name for ``path`` unique to this process (sinks write there, then rename)."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
+class RunLock:
+    """``flock`` on DIR/.lock, held until ``release()``; the file names the holder for the next one to come."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.path = out_dir / ".lock"
+        self.fh: IO[str] | None = None
+
+    def acquire(self) -> None:
+        fh = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            fh.close()
+            raise OutputFolderError(f"{self.path.parent} is in use by {holder}; wait for that run to finish, or choose "
+                                    f"another --output") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"process {os.getpid()} on {socket.gethostname()} (since {time.strftime('%Y-%m-%d %H:%M:%S')})")
+        fh.flush()
+        self.fh = fh
+
+    def release(self) -> None:
+        if self.fh is not None:
+            self.fh.close()  # closing drops the lock; the file stays (removing it would race a waiting run)
+            self.fh = None
+
+
+def claim(out_dir: Path, owner: dict, overwrite: bool) -> None:
+    """Make ``out_dir`` this run's: refuse a folder holding another recipe's or input set's results (or clear
+    what we wrote there with ``overwrite``), and remove temporary files a killed run left behind."""
+    record = out_dir / "owner.json"
+    ours = [name for name in OWNED if (out_dir / name).exists()]
+    if overwrite:
+        for name in ours:
+            target = out_dir / name
+            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink()
+    elif ours:
+        try:
+            prior = json.loads(record.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            prior = None
+        if prior is None:
+            raise OutputFolderError(f"{out_dir} holds results of an earlier run with no owner record ({', '.join(ours)}); "
+                                    f"pass --overwrite to clear them, or choose another --output")
+        changed = [label for key, label in (("recipe", "recipe"), ("inputs", "input set")) if prior.get(key) != owner[key]]
+        if changed:
+            raise OutputFolderError(f"{out_dir} holds a run of another {' and '.join(changed)} "
+                                    f"(recipe {prior.get('recipe_path')}, {len(prior.get('inputs', []))} inputs); resuming would "
+                                    f"mix the two. Pass --overwrite to clear it, or choose another --output")
+    for sub in ("data", "rejected", "quarantine", "_shards", "_work", "global"):
+        for stale in (out_dir / sub).rglob(".*.tmp") if (out_dir / sub).is_dir() else ():
+            stale.unlink(missing_ok=True)
+    write_json(record, owner)
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail before any work if the output folder cannot be created or written (read-only mount, no space)."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = tmp_name(out_dir / "probe")
+        probe.write_bytes(b"0" * 4096)
+        probe.unlink()
+    except OSError as exc:
+        raise OutputFolderError(f"{out_dir}: cannot write the output folder ({exc.strerror or exc}); choose a writable --output") from None
