@@ -4,6 +4,10 @@ NFC rather than NFKC: NFKC would turn Chinese full-width punctuation (，。：)
 text's register. Full-width ASCII letters and digits are folded to ASCII, mojibake is repaired with ftfy
 only where ftfy's cheap badness check fires, invisible and control characters are removed, whitespace in a
 line is collapsed, and runs of blank lines become one.
+
+``to_simplified`` converts Chinese pages that language ID found written in Traditional characters
+(``zh_script == "zh-Hant"``) to Simplified with OpenCC (``opencc`` from PyPI, imported only when asked for);
+``zh_script`` keeps the script the page was written in, so a curator can still select or re-weight them.
 """
 
 from __future__ import annotations
@@ -65,6 +69,22 @@ class FormatParams:
     max_blank_lines: int = 1
     # Documents shorter than this after normalisation are rejected as format.empty.
     min_chars: int = 1
+    # Convert pages detected as Traditional Chinese (zh_script = zh-Hant, from langid) to Simplified.
+    to_simplified: bool = False
+    # OpenCC configuration: t2s (characters), tw2sp / hk2s (with Taiwan / Hong Kong phrases and variants).
+    opencc_config: str = "t2s"
+
+    def validate(self) -> str | None:
+        if self.to_simplified:
+            try:
+                import opencc
+            except ImportError:
+                return "to_simplified needs the opencc package: add opencc to the environment (pip install 'opencc>=1.1,<2')"
+            try:
+                opencc.OpenCC(self.opencc_config)
+            except Exception as exc:  # noqa: BLE001 - OpenCC raises its own error types per version
+                return f"opencc_config {self.opencc_config!r} is not an OpenCC configuration ({exc}); try t2s, tw2sp or hk2s"
+        return None
 
 
 @register
@@ -78,7 +98,28 @@ class Format(Step):
         texts = [normalize(t or "", p.fix_encoding, p.max_blank_lines) for t in table.column("text").to_pylist()]
         titles = [normalize(t, p.fix_encoding, 0) or None if t else None for t in table.column("title").to_pylist()]
         domains = [domain_of(u) for u in table.column("url").to_pylist()]
+        if p.to_simplified:
+            texts, titles = self.simplify(table, texts, titles)
         table = set_column(table, "text", texts, pa.string())
         table = set_column(table, "title", titles, pa.string())
         table = set_column(table, "domain", domains, pa.string())
         return mark(table, ["format.empty" if len(t) < p.min_chars else None for t in texts])
+
+    def simplify(self, table: pa.Table, texts: list[str], titles: list[str | None]) -> tuple[list[str], list[str | None]]:
+        """Traditional to Simplified for rows langid marked zh-Hant (detected here when langid did not run)."""
+        if not hasattr(self, "_cc"):
+            import opencc
+
+            self._cc = opencc.OpenCC(self.params.opencc_config)
+        if "zh_script" in table.column_names:
+            scripts = table.column("zh_script").to_pylist()
+        else:
+            from filters.text import han_script
+
+            langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * len(texts)
+            scripts = [han_script(t) if lang == "zh" else None for t, lang in zip(texts, langs)]
+        for i, script in enumerate(scripts):
+            if script == "zh-Hant":
+                texts[i] = self._cc.convert(texts[i])
+                titles[i] = self._cc.convert(titles[i]) if titles[i] else titles[i]
+        return texts, titles

@@ -15,7 +15,8 @@ import re
 from functools import lru_cache
 
 _CJK_PUNCT = "。，、；：？！“”‘’（）《》【】「」『』〈〉…—～·"
-_PREFIX = set("§%=—–+(“\"'[{<*$£€¥#&‘«¿¡/\\`^@|>!?,;:_" + _CJK_PUNCT)
+# spaCy's English prefixes: no "/" (a path "/usr" stays one token with letters) and no "@" (a handle stays whole)
+_PREFIX = set("§%=—–+(“\"'[{<*$£€¥#&‘«¿¡\\`^|>!?,;:_" + _CJK_PUNCT)
 _SUFFIX = set(")]}”\"'.,:;!?»…%°’>*_([" + _CJK_PUNCT)
 _URL = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)\S+$", re.I)
 _CLITIC = re.compile(r"^(.+?)(n['’]t|['’](?:s|m|d|ll|re|ve|S|M|D|LL|RE|VE))$")
@@ -43,6 +44,10 @@ STOP_WORDS = {
     # the most frequent Chinese function characters (People's Daily corpus counts); any prose has several
     "zh": {"的", "了", "是", "在", "和", "有", "也", "不", "这", "就", "与", "而", "之", "为", "对", "中"},
 }
+
+
+def han_count(text: str) -> int:
+    return len(_HAN.findall(text))
 
 
 def is_cjk_lang(lang: str | None) -> bool:
@@ -114,3 +119,49 @@ _PUNCTUATION_CHARS = "".join(sorted(PUNCTUATION))
 
 def is_symbol(word: str) -> bool:
     return not word.strip(_PUNCTUATION_CHARS)
+
+
+# --- Han character classes by legacy character set -------------------------------------------------------
+# GB2312 is the Simplified repertoire, Big5 the Traditional one: a character only GB2312 has (们, 书) is
+# Simplified, one only Big5 has (們, 書) Traditional, and one neither has is rare in any edited text. The
+# classes are built once per process from Python's codecs (~0.1 s), no data file.
+
+
+def _encodable(c: str, codec: str) -> bool:
+    try:
+        c.encode(codec)
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+def _class_of(pred) -> str:
+    """A regex character class body for the CJK Unified Ideographs (ext. A + URO) that satisfy ``pred``."""
+    ranges, start = [], None
+    for o in range(0x3400, 0xA001):
+        hit = o < 0xA000 and pred(chr(o))
+        if hit and start is None:
+            start = o
+        elif not hit and start is not None:
+            ranges.append(f"\\u{start:04x}-\\u{o - 1:04x}" if o - 1 > start else f"\\u{start:04x}")
+            start = None
+    return "".join(ranges)
+
+
+@lru_cache(maxsize=1)
+def han_classes() -> dict[str, re.Pattern]:
+    gb = lambda c: _encodable(c, "gb2312")  # noqa: E731
+    big5 = lambda c: _encodable(c, "big5")  # noqa: E731
+    return {"simplified": re.compile(f"[{_class_of(lambda c: gb(c) and not big5(c))}]"),
+            "traditional": re.compile(f"[{_class_of(lambda c: big5(c) and not gb(c))}]"),
+            "rare": _class_of(lambda c: not gb(c) and not big5(c))}
+
+
+def han_script(text: str) -> str | None:
+    """'zh-Hant' when a text uses more Traditional-only than Simplified-only characters, else 'zh-Hans';
+    None without Han characters. Shared characters (人, 大, 中) say nothing and are not counted."""
+    if not _HAN.search(text):
+        return None
+    c = han_classes()
+    trad, simp = len(c["traditional"].findall(text)), len(c["simplified"].findall(text))
+    return "zh-Hant" if trad > simp else "zh-Hans"
