@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Print documents in/out, rejections by reason, errors, bytes and time per stage.")
     s.add_argument("dir", help="the --output folder of a run")
     s.add_argument("--json", action="store_true", help="print stats.json as is")
+    s.add_argument("--by", choices=["stage", "lang"], default="stage",
+                   help="stage: the funnel with every reason (default); lang: each stage's funnel and reasons per language, side by side")
 
     i = sub.add_parser("inspect", help="print sample rejected or quarantined documents of a stage",
                        description="Show what a stage removed: id, url, reason and the start of the text.")
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             from corpus.inspect import load_stats, stats_text
             import json
 
-            print(json.dumps(load_stats(args.dir), indent=1, ensure_ascii=False) if args.json else stats_text(args.dir))
+            print(json.dumps(load_stats(args.dir), indent=1, ensure_ascii=False) if args.json else stats_text(args.dir, args.by))
         elif args.command == "inspect":
             from corpus.inspect import samples
 

@@ -9,7 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from corpus.errors import UserError
-from corpus.stats import funnel_text, global_text
+from corpus.stats import funnel_text, global_text, lang_funnel_text
 
 
 class OutputError(UserError, ValueError):
@@ -23,10 +23,12 @@ def load_stats(out_dir: str) -> dict:
     return json.loads(p.read_text())
 
 
-def stats_text(out_dir: str) -> str:
+def stats_text(out_dir: str, by: str = "stage") -> str:
     s = load_stats(out_dir)
     head = (f"{s['pipeline']}: {s['input_records']:,} input records → {s['kept']:,} kept, "
             f"{s['rejected']:,} rejected, {s['quarantined']:,} quarantined")
+    if by == "lang":
+        return head + "\n" + lang_funnel_text(s["stages"])
     plans = global_text(s.get("global", {}))
     return head + "\n" + funnel_text(s["stages"]) + (f"\n\n{plans}" if plans else "")
 

@@ -39,16 +39,30 @@ def _payload(table: pa.Table) -> int:
     return int(pc.sum(table.column("_payload_bytes")).as_py() or 0) if table.num_rows else 0
 
 
+def _count_by_lang(table: pa.Table, st: StageStats, key: str) -> None:
+    """Add this table's rows to the stage's per-language counts under ``key`` (or ``rejected:<reason>``)."""
+    if not table.num_rows:
+        return
+    langs = table.column("lang") if "lang" in table.column_names else pa.nulls(table.num_rows, pa.string())
+    reasons = table.column("drop_reason") if key == "rejected" else pa.nulls(table.num_rows, pa.string())
+    groups = pa.table({"lang": langs, "reason": reasons}).group_by(["lang", "reason"], use_threads=False).aggregate([([], "count_all")])
+    for lang, reason, n in zip(*(groups.column(c).to_pylist() for c in ("lang", "reason", "count_all"))):
+        st.count_lang(lang, f"rejected:{reason}" if reason else key, n)
+
+
 def _split(table: pa.Table, stage: str, st: StageStats) -> tuple[pa.Table, pa.Table]:
     """Count and separate the rows this stage marked; return (live rows, rejected rows)."""
     if "drop_reason" not in table.column_names:
+        _count_by_lang(table, st, "out")
         return table, table.slice(0, 0)
     dropped = pc.is_valid(table.column("drop_reason"))
     rejected = table.filter(dropped)
     for reason, n in zip(*pc.value_counts(rejected.column("drop_reason")).flatten()):
         st.rejected[reason.as_py()] += n.as_py()
+    _count_by_lang(rejected, st, "rejected")
     rejected = set_column(rejected, "drop_stage", [stage] * rejected.num_rows, pa.string())
     live = table.filter(pc.invert(dropped)).drop_columns(["drop_reason"])
+    _count_by_lang(live, st, "out")
     return live, rejected
 
 
@@ -161,6 +175,7 @@ def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, o
                 damage = item if isinstance(item, readers.Damage) else readers.Damage(item)
                 stats[0].docs_in += 1
                 stats[0].errors += 1
+                stats[0].count_lang(None, "errors")
                 stats[0].edits["corrupt_bytes"] += damage.length
                 stats[0].edits["corrupt_ranges"] += 1
                 sinks.write("quarantine", pa.table({"source": [inp.path], "shard": [inp.shard], "drop_stage": ["read"], "error": [damage.message]}))
@@ -182,6 +197,7 @@ def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, o
                 out, errors = run_step(step, live)
                 if errors is not None:
                     st.errors += errors.num_rows
+                    _count_by_lang(errors, st, "errors")
                     sinks.write("quarantine", errors)
                 for f in step.outputs:  # edits inside kept documents: <stage>_lines_removed, <stage>_pii_email_masked, …
                     if f.name.startswith(f"{step.name}_") and f.name.endswith(("_removed", "_masked")) and step.column(f.name) in out.column_names:

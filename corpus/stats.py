@@ -18,30 +18,44 @@ class StageStats:
     wall_s: float = 0.0
     # what a stage removed inside kept documents (e.g. C4's line filter): lines_removed, chars_removed
     edits: Counter = dataclasses.field(default_factory=Counter)
+    # per language (the row's ``lang`` after this stage; "und" before language ID): "out", "errors" and
+    # "rejected:<reason>" counts, so a curator sees a stage's funnel for zh and en side by side
+    by_lang: dict[str, Counter] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
         d["rejected"] = dict(sorted(self.rejected.items()))
         d["edits"] = dict(sorted(self.edits.items()))
+        d["by_lang"] = {lang: dict(sorted(c.items())) for lang, c in sorted(self.by_lang.items())}
         d["wall_s"] = round(self.wall_s, 3)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "StageStats":
-        return cls(**{**d, "rejected": Counter(d.get("rejected", {})), "edits": Counter(d.get("edits", {}))})
+        return cls(**{**d, "rejected": Counter(d.get("rejected", {})), "edits": Counter(d.get("edits", {})),
+                      "by_lang": {k: Counter(v) for k, v in d.get("by_lang", {}).items()}})
+
+    def count_lang(self, lang: str | None, key: str, n: int = 1) -> None:
+        self.by_lang.setdefault(lang or "und", Counter())[key] += n
+
+    def lang_in(self, lang: str) -> int:
+        return sum(self.by_lang.get(lang, {}).values())
 
     def merge(self, other: "StageStats") -> None:
         self.docs_in += other.docs_in
         self.docs_out += other.docs_out
         self.rejected.update(other.rejected)
         self.edits.update(other.edits)
+        for lang, c in other.by_lang.items():
+            self.by_lang.setdefault(lang, Counter()).update(c)
         self.errors += other.errors
         self.bytes_in += other.bytes_in
         self.bytes_out += other.bytes_out
         self.wall_s += other.wall_s
 
     def balanced(self) -> bool:
-        return self.docs_in == self.docs_out + sum(self.rejected.values()) + self.errors
+        per_lang = sum(sum(c.values()) for c in self.by_lang.values())
+        return self.docs_in == self.docs_out + sum(self.rejected.values()) + self.errors and per_lang in (0, self.docs_in)
 
 
 def merge_all(per_shard: list[list[dict]]) -> list[StageStats]:
@@ -73,6 +87,31 @@ def funnel_text(stages: list[dict]) -> str:
         for edit, n in s.get("edits", {}).items():
             if n:
                 lines.append(f"{'':<18}{'(kept docs) ' + edit:<36}{n:>8,}")
+    return "\n".join(lines)
+
+
+def lang_funnel_text(stages: list[dict], langs: list[str] | None = None) -> str:
+    """The funnel split by language, side by side: per stage the documents in and out per language, then each
+    reason's count per language. Before language ID a document's language is "und"; a stage's row counts under
+    the language it had when it left the stage, so every column balances on its own."""
+    totals: Counter = Counter()
+    for s in stages:
+        for lang, c in s.get("by_lang", {}).items():
+            totals[lang] += c.get("out", 0)
+    langs = langs or [lang for lang, _ in totals.most_common(4)]
+    head = f"{'stage':<20}" + "".join(f"{lang + ' in':>10}{lang + ' out':>10}{'kept':>6}" for lang in langs)
+    lines = [head]
+    for s in stages:
+        by = {lang: Counter(s.get("by_lang", {}).get(lang, {})) for lang in langs}
+        row = f"{s['name']:<20}"
+        for lang in langs:
+            n_in, n_out = sum(by[lang].values()), by[lang]["out"]
+            row += f"{n_in:>10,}{n_out:>10,}{(f'{n_out / n_in:.0%}' if n_in else '-'):>6}"
+        lines.append(row)
+        reasons = {k for c in by.values() for k in c if k.startswith("rejected:")}
+        for r in sorted(reasons, key=lambda k: (-sum(c[k] for c in by.values()), k)):
+            counts = "".join(f"{(f'-{by[lang][r]:,}' if by[lang][r] else ''):>10}{'':>16}" for lang in langs)
+            lines.append(f"{'':<20}{counts}{r[len('rejected:'):]}")
     return "\n".join(lines)
 
 

@@ -75,3 +75,22 @@ def test_extraction_time_bound(shared_data, tmp_path):
     fast = Extract(ExtractParams(timeout_s=10))
     stats, _ = process(inp, ReadParams(), Segment(0, [fast]), output_schema(fast.outputs), tmp_path / "o2")
     assert "extract.timeout" not in stats[1]["rejected"] and stats[1]["docs_out"] >= 14
+
+
+def test_every_stage_balances_per_language(shared_data, tmp_path):
+    """Real zh-CN and en-US help pages: per stage and language, in == out + rejected + errors, the read stage
+    counts everything as undetermined, and after langid the zh and en columns hold the pages of each language."""
+    from corpus.stats import StageStats
+    from filters.langid import LangId
+
+    (inp,) = discover([str(shared_data / "crawl" / "segment-00000.warc.gz")])
+    steps = [Extract(ExtractParams()), LangId(), Format()]
+    stats, _ = process(inp, ReadParams(batch_size=128), Segment(0, steps), output_schema([f for s in steps for f in s.outputs]), tmp_path / "out")
+    by = {s["name"]: StageStats.from_dict(s) for s in stats}
+    for s in by.values():
+        assert s.balanced() and sum(s.lang_in(lang) for lang in s.by_lang) == s.docs_in, s.name
+    assert set(by["read"].by_lang) == {"und"}
+    lang = by["langid"].by_lang
+    assert lang["zh"]["out"] > 100 and lang["en"]["out"] > 100
+    assert lang["de"].get("rejected:langid.language", 0) > 0 and "out" not in lang["de"]  # de pages dropped, counted as de
+    assert by["format"].lang_in("zh") == lang["zh"]["out"]
