@@ -7,6 +7,15 @@ category); ``safety_porn_hits`` / ``safety_toxic_hits`` and their density scores
 scores ``porn_score`` / ``toxic_score`` (the WanJuan-CC fields; fastText models trained by `make models`,
 labels and held-out precision/recall in models/safety.json); and masked PII counts per type. The first
 signal that fires names the reason: blocklist, then words, then models. PII is masked in kept documents only.
+
+The word lists never decide alone. A word count cannot tell a health page ("fat" x43), a recipe ("balls"),
+war reporting ("Gaza Strip", "Hamas") or a history article ("Nazi", "Hitler") from abuse, and on real
+curated pages it was wrong every time the classifier disagreed. So the word rule drops a document only
+when its density rule holds and a second signal agrees: that category's classifier scores it at least
+``word_confirm_score`` (well below the classifier's own cut: the words already point the same way), or
+``cooccur_words`` different list words stand within ``cooccur_window`` tokens of each other (abuse and
+porn spam cluster their words; articles mention one word many times). Categories without a classifier
+(a user's gambling list) and languages the classifiers were not trained on rely on co-occurrence.
 """
 
 from __future__ import annotations
@@ -30,8 +39,13 @@ class SafetyParams:
     word_lists: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     # Drop a document above this many category hits per 1,000 tokens (a Han character is a token)...
     max_density: dict[str, float] = dataclasses.field(default_factory=lambda: {"porn": 2.0, "toxic": 4.0})
-    # ...and with at least this many hits.
+    # ...and with at least this many hits...
     min_hits: int = 3
+    # ...and only with a second signal: the category's classifier at or above this score,
+    word_confirm_score: float = 0.5
+    # or this many different list words within this many tokens of each other (0 words: no co-occurrence test).
+    cooccur_words: int = 3
+    cooccur_window: int = 12
     # porn / toxic -> fastText classifier under models/ (from `make models`) or a path; {} turns them off
     models: dict[str, str] = dataclasses.field(default_factory=lambda: {"porn": "safety-porn.bin", "toxic": "safety-toxic.bin"})
     # drop at or above this classifier score; a category left out is scored, not dropped (and one without a model, neither)
@@ -43,6 +57,8 @@ class SafetyParams:
     def validate(self) -> str | None:
         if self.min_hits < 1 or any(v <= 0 for v in self.max_density.values()):
             return "min_hits must be >= 1 and every max_density > 0"
+        if self.cooccur_words and self.cooccur_window < self.cooccur_words:
+            return f"cooccur_window ({self.cooccur_window} tokens) cannot hold cooccur_words ({self.cooccur_words}) different words"
         if set(self.models) - {"porn", "toxic"}:
             return f"models can only name porn and toxic (the porn_score / toxic_score columns), got {sorted(self.models)}"
         if set(self.max_score) - {"porn", "toxic"}:
@@ -90,7 +106,7 @@ class Safety(Step):
     def __call__(self, table: pa.Table) -> pa.Table:
         from corpus.dedup.minhash import tokens
         from corpus.quality.fasttext_clf import features, scores
-        from corpus.safety.words import word_rule
+        from corpus.safety.words import cooccur, word_rule
 
         p = self.params
         texts = table.column("text").to_pylist()
@@ -104,26 +120,37 @@ class Safety(Step):
                     listed[i] = bl.category
         reasons: list[str | None] = [f"safety.blocklist_{c}" if c else None for c in listed]
         cols: dict[str, list] = {f"safety_{c}_{k}": [] for c in ("porn", "toxic") for k in ("hits", "words")}
-        for i, text in enumerate(texts):
-            hits, n_tokens = self.lexicon.count(text or ""), len(tokens(text or ""))
-            for category in sorted(set(hits) | {"porn", "toxic"}):  # user categories use the toxic density by default
-                n = hits.get(category, 0)
-                score, fires = word_rule(n, n_tokens, p.max_density.get(category, p.max_density.get("toxic", 4.0)), p.min_hits)
-                if category in ("porn", "toxic"):
-                    cols[f"safety_{category}_hits"].append(n)
-                    cols[f"safety_{category}_words"].append(score)
-                if reasons[i] is None and fires:
-                    reasons[i] = f"safety.{category}_words"
         rows = [i for i, lang in enumerate(langs) if lang in p.languages and texts[i]] if self.models else []
         prepared = [features(texts[i]) for i in rows]
+        model_scores: dict[str, list[float | None]] = {}
         for category in ("porn", "toxic"):
             col: list[float | None] = [None] * len(texts)
             if category in self.models and rows:
-                limit = p.max_score.get(category)
                 for i, s in zip(rows, scores(self.models[category], prepared, prepared=True)):
                     col[i] = s
-                    if limit is not None and s >= limit and reasons[i] is None:
-                        reasons[i] = f"safety.{category}_model"
+            model_scores[category] = col
+        word_reasons: list[str | None] = [None] * len(texts)
+        for i, text in enumerate(texts):
+            found, n_tokens = self.lexicon.find(text or ""), len(tokens(text or ""))
+            for category in sorted(set(found) | {"porn", "toxic"}):  # user categories use the toxic density by default
+                hits = found.get(category, [])
+                score, dense = word_rule(len(hits), n_tokens, p.max_density.get(category, p.max_density.get("toxic", 4.0)), p.min_hits)
+                if category in ("porn", "toxic"):
+                    cols[f"safety_{category}_hits"].append(len(hits))
+                    cols[f"safety_{category}_words"].append(score)
+                if dense and word_reasons[i] is None:
+                    model = model_scores.get(category, [None] * len(texts))[i]
+                    if (model is not None and model >= p.word_confirm_score) or (
+                            p.cooccur_words and cooccur(text or "", hits, p.cooccur_window, p.cooccur_words)):
+                        word_reasons[i] = f"safety.{category}_words"
+        for i, reason in enumerate(word_reasons):
+            reasons[i] = reasons[i] or reason
+        for category in ("porn", "toxic"):
+            limit = p.max_score.get(category) if category in self.models else None
+            col = model_scores[category]
+            for i, s in enumerate(col):
+                if limit is not None and s is not None and s >= limit and reasons[i] is None:
+                    reasons[i] = f"safety.{category}_model"
             table = set_column(table, f"{category}_score", col, pa.float32())
         masked = {t: [0] * len(texts) for t in pii.TYPES}
         if p.mask_pii:

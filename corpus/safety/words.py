@@ -16,10 +16,13 @@ to ``models/wordlists/innocent.txt`` (小姐 "Miss", 十三点 "13 o'clock", 肥
 from __future__ import annotations
 
 import importlib.resources
+import re
+from bisect import bisect_left
 from pathlib import Path
 
 import ahocorasick
 
+_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 SEXUAL_CUES = tuple("交淫色情性屄肏阴奸妓裸乳精鸡屌婊春") + ("三级", "做爱", "口活", "嫖")
 
 
@@ -84,23 +87,52 @@ class Lexicon:
             self.automaton.make_automaton()
 
     def count(self, text: str) -> dict[str, int]:
-        hits = dict.fromkeys(self.categories, 0)
+        return {category: len(found) for category, found in self.find(text).items()}
+
+    def find(self, text: str) -> dict[str, list[tuple[int, str]]]:
+        """Every hit per category as (start offset, word), in text order."""
+        hits: dict[str, list[tuple[int, str]]] = {c: [] for c in self.categories}
         if not len(self.automaton) or not text:
             return hits
         low = text.lower()
         for end, (category, word, latin) in self.automaton.iter(low):
-            if not latin or _whole_word(low, end - len(word) + 1, end):
-                hits[category] += 1
+            start = end - len(word) + 1
+            if not latin or _whole_word(low, start, end):
+                hits[category].append((start, word))
+        for found in hits.values():
+            found.sort()
         return hits
 
 
 def word_rule(hits: int, n_tokens: int, max_density: float, min_hits: int) -> tuple[float, bool]:
-    """A density score in [0, 1], and whether the rule fires: above max_density hits per 1,000 tokens, with
-    at least min_hits hits. With d hits per 1,000 tokens and n hits the score is d / (d + max_density) *
-    min(1, n / min_hits): once min_hits is reached, 0.5 is exactly the density threshold, and one stray word
-    in a long article stays far below it."""
+    """A density score in [0, 1], and whether the density part of the rule holds: above max_density hits
+    per 1,000 tokens, with at least min_hits hits. With d hits per 1,000 tokens and n hits the score is
+    d / (d + max_density) * min(1, n / min_hits): once min_hits is reached, 0.5 is exactly the density
+    threshold, and one stray word in a long article stays far below it. A count is not a safety decision
+    on its own: the stage drops only when a second signal agrees (``filters.safety``)."""
     density = hits * 1000 / max(1, n_tokens)
     return density / (density + max_density) * min(1.0, hits / min_hits), hits >= min_hits and density > max_density
+
+
+_TOKEN = re.compile(f"[{_HAN}]|[^\\W_]+")
+
+
+def cooccur(text: str, found: list[tuple[int, str]], window: int, need: int) -> bool:
+    """True when some ``window`` consecutive tokens (a Han character or a run of letters/digits is a token)
+    hold at least ``need`` different list words. Abuse and porn cluster their words ("fuck this shit, you
+    stupid bastard"); an article that mentions "fat" 43 times, or "Gaza Strip" and "Hamas" in one
+    paragraph, does not put three different list words side by side."""
+    if need <= 0 or len({w for _, w in found}) < need:
+        return need <= 0
+    starts = [m.start() for m in _TOKEN.finditer(text)]
+    at = [(bisect_left(starts, pos), word) for pos, word in found]
+    lo = 0
+    for hi in range(len(at)):
+        while at[hi][0] - at[lo][0] >= window:
+            lo += 1
+        if len({w for _, w in at[lo : hi + 1]}) >= need:
+            return True
+    return False
 
 
 def _whole_word(low: str, start: int, end: int) -> bool:
