@@ -37,6 +37,8 @@ _WS = b"\r\n"
 _PROBE = 1 << 16  # compressed bytes tried when checking that a gzip candidate starts a record
 
 _WARC_VERSION = re.compile(rb"WARC/\d+\.\d+")
+_CTRL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n")
+_UNIQUE = frozenset({"warc-type", "warc-record-id", "warc-date", "content-length", "warc-target-uri", "warc-block-digest"})
 _ARC_LINE = re.compile(rb"([A-Za-z][A-Za-z0-9+.\-]*:\S*) (\S+) (\d{12,14}) (\S*)(?: \S+)* (\d+)")
 # a candidate record start after a newline: cheap to find, confirmed by parsing the whole header
 _WARC_SIG = re.compile(rb"WARC/\d")  # anywhere: garbage before a header need not end with a newline
@@ -257,6 +259,8 @@ def _decode(line: bytes) -> str:
 
 def parse_warc_header(raw: bytes) -> dict[str, str] | None:
     """Header fields of a ``WARC/x.y`` header block (without its blank line), or None if it is not one."""
+    if _CTRL.search(raw):  # a header is text: NULs, stray CR/LF or other controls mean damage or junk
+        return None
     lines = raw.split(b"\r\n")
     if not _WARC_VERSION.fullmatch(lines[0]):
         return None
@@ -267,9 +271,11 @@ def parse_warc_header(raw: bytes) -> dict[str, str] | None:
             fields[last] += " " + _decode(line.strip())
             continue
         name, sep, value = line.partition(b":")
-        if not sep or not name.strip():
+        if not sep or not name.strip() or b" " in name.strip():
             return None
         last = _decode(name.strip()).lower()
+        if last in fields and last in _UNIQUE:  # two records' headers run together
+            return None
         fields[last] = _decode(value.strip())
     return fields
 
@@ -468,7 +474,7 @@ class Framer:
             then = f"resumed at the next record (byte {g0 + n})" if not self.gz else f"resumed at the next record in the member"
         elif self.gz:
             then = "resumed at the next gzip member"
-        elif head.startswith((b"WARC/", b"filedesc:")) or self.fmt == "arc":
+        elif head[:5] == b"WARC/"[: len(head[:5])] or self.fmt == "arc":  # a header (or its first bytes) at the end
             what = f"a record header cut off by the end of the file ({n} bytes from byte {g0}): the file is truncated"
             then = "re-fetch the file to recover the rest"
         else:
@@ -570,6 +576,23 @@ class Framer:
             pos += len(win) - len(GZIP_MAGIC) + 1
         return self.src.size
 
+    def _salvage(self, start: int, end: int) -> dict[str, str] | None:
+        """The header fields at the start of a broken member, decoded in small steps up to the break (zlib drops
+        the output of the call that fails, so one big call would lose them)."""
+        d = zlib.decompressobj(31)
+        out = bytearray()
+        try:
+            for off in range(start, min(end, start + HEADER_MAX), 256):
+                out += d.decompress(self.src.view(off, 256))
+                if b"\n" in out and not out.startswith(b"WARC/") or CRLF2 in out or d.eof:
+                    break
+        except zlib.error:
+            pass
+        if out.startswith(b"WARC/"):
+            k = out.find(CRLF2)
+            return parse_warc_header(bytes(out[:k])) if k > 0 else None
+        return parse_arc_line(bytes(out.split(b"\n", 1)[0])) if b"\n" in out else None
+
     def items(self) -> Iterator[Record | Gap]:
         """Every record and gap of the file, in order."""
         start = 0
@@ -583,9 +606,10 @@ class Framer:
                 why = exc.why
                 if bytes(self.src.view(start, 3)) != GZIP_MAGIC:
                     why = "bytes that are not a gzip member"
-                elif self.current is not None:
-                    h = self.current
-                    why += f"; it held the {h.get('warc-type')} record for {h.get('warc-target-uri') or '(no url)'}"
+                else:
+                    h = self.current.fields if self.current is not None else self._salvage(start, nxt)
+                    if h is not None:
+                        why += f"; it held the {h.get('warc-type')} record for {h.get('warc-target-uri') or '(no url)'}"
                 if self.emitted:
                     why += f" (the {self.emitted} records before it in this member were read)"
                 if nxt < self.src.size:
