@@ -14,11 +14,13 @@ SEQ_LEN ?= 2048
 CORPUS ?= out/demo
 PACKED ?= out/packed
 
-.PHONY: setup models demo test test-unit test-e2e test-gpu run pack sample bench clean help
+.PHONY: setup models demo test test-fast test-unit test-e2e test-gpu lint run pack sample bench clean help
 
 help:
 	@echo "make demo   - set up, generate the built-in sample crawl, run the default pipeline on an embedded Ray"
 	@echo "make test   - set up and run the unit and end-to-end tests (real Ray, real Parquet, real models)"
+	@echo "make test-fast - the unit layer only, without building models (tests that need them skip and say so)"
+	@echo "make lint   - ruff over the code and tests"
 	@echo "make run PIPELINE=pipelines/default.yaml INPUT='path/*.warc.gz' OUTPUT=out/run"
 	@echo "make pack CORPUS=out/demo PACKED=out/packed TOKENIZER=deepseek SEQ_LEN=2048"
 	@echo "make models - build the blocklist, word lists, KenLM, fastText quality and safety models from local data (demo and test do it)"
@@ -84,6 +86,12 @@ pack: $(STAMP)
 
 test: $(MODELS) $(BROWSER)
 	$(BIN)/python -m pytest -q -ra tests
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -ra tests/unit
+
+lint: $(STAMP)
+	$(BIN)/ruff check corpus filters tests bench
 
 test-unit: $(MODELS)
 	$(BIN)/python -m pytest -q tests/unit

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from corpus.step import Step
 
 _STAGES: dict[str, type[Step]] = {}
 
-# Modules whose import registers stages; listed here so the registry is explicit and greppable.
-STAGE_MODULES = (
-    "filters.extract", "filters.langid", "filters.format",
-    "filters.abnormal", "filters.gopher", "filters.c4", "filters.fineweb", "filters.dedup",
-    "filters.safety", "filters.perplexity", "filters.quality_model", "filters.domain_tags",
-)
+# Every module of this package registers the stages it defines (``@register``): a new filter is one new file.
+STAGE_PACKAGE = "filters"
 
 
 def register(cls: type[Step]) -> type[Step]:
@@ -24,6 +21,7 @@ def register(cls: type[Step]) -> type[Step]:
 
 
 def stages() -> dict[str, type[Step]]:
-    for mod in STAGE_MODULES:
-        importlib.import_module(mod)
+    package = importlib.import_module(STAGE_PACKAGE)
+    for mod in sorted(m.name for m in pkgutil.iter_modules(package.__path__)):
+        importlib.import_module(f"{STAGE_PACKAGE}.{mod}")  # a no-op once imported
     return dict(_STAGES)

@@ -80,6 +80,17 @@ class Safety(Step):
     requires = ("text", "lang", "domain")  # domain from format: without it the blocklist matches nothing
     file_params = ("models", "word_lists")
 
+    def files(self, resolve) -> list[str]:
+        """Blocklists by category name are built by `make models`; a path names the user's own list. Both are
+        checked here, on the driver, with the classifiers and word lists."""
+        from corpus.safety.assets import models_dir
+
+        found = super().files(resolve)
+        for name in self.params.blocklists:
+            built = models_dir() / "blocklists" / f"{name}.domains.npy"
+            found.append(str(built) if built.exists() else resolve("blocklists", name))
+        return found
+
     def setup(self) -> None:
         from corpus.quality import fasttext_clf
         from corpus.safety.assets import model_path, models_dir

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Tests start their own Ray (embedded, or the 2-node cluster of test_cluster.py): never one the environment names.
+for var in ("RAY_ADDRESS", "RAY_NAMESPACE"):
+    os.environ.pop(var, None)
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"

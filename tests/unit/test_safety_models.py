@@ -89,7 +89,11 @@ def test_settings_errors_say_what_is_wrong(params, message):
     assert params.validate() is not None and __import__("re").search(message, params.validate())
 
 
-def test_missing_model_names_the_make_target(tmp_path):
-    step = Safety(SafetyParams(models={"porn": str(tmp_path / "nope.bin")}))
-    with pytest.raises(ValueError, match="make models"):
-        step.setup()
+def test_missing_model_is_found_on_the_driver_and_names_the_make_target(tmp_path):
+    from corpus.preflight import resolve_files
+    from corpus.recipe import RecipeError, parse
+
+    recipe = parse({"stages": ["langid", "format", {"safety": {"models": {"porn": str(tmp_path / "nope.bin")}}}]},
+                   str(tmp_path / "r.yaml"))
+    with pytest.raises(RecipeError, match=r"stage 'safety', models.porn: .*nope.bin' not found .*`make models`"):
+        resolve_files(recipe, recipe.build())
