@@ -118,97 +118,131 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _run(args: argparse.Namespace) -> int:
+    from corpus.pipeline import run
+    from corpus.stats import funnel_text, global_text
+
+    summary = run(args.pipeline, args.input, args.output, args.address, args.workers, not args.no_resume,
+                  overwrite=args.overwrite, skip_unreadable=args.skip_unreadable)
+    print(f"\n{summary['input_records']:,} input records → {summary['kept']:,} kept, "
+          f"{summary['rejected']:,} rejected, {summary['quarantined']:,} quarantined\n")
+    print(funnel_text(summary["stages"]))
+    if summary["global"]:
+        print("\n" + global_text(summary["global"]))
+    print(f"\ncurated Parquet: {args.output}/data/\nrejected:        {args.output}/rejected/\n"
+          f"quarantine:      {args.output}/quarantine/\nstats:           {args.output}/stats.json")
+    if not args.no_report:
+        from corpus.report import build
+
+        print(f"report:          {build(args.output)}")
+    if summary["failed_shards"]:
+        print(f"\nerror: {len(summary['failed_shards'])} input(s) failed and are not in the counts above "
+              f"(see failed_shards in stats.json); re-run the same command to retry only those", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    import json
+
+    from corpus.inspect import load_stats, stats_text
+
+    print(json.dumps(load_stats(args.dir), indent=1, ensure_ascii=False) if args.json else stats_text(args.dir, args.by))
+    return 0
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    from corpus.inspect import samples
+
+    print(samples(args.dir, args.stage, args.reason, args.n))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from corpus.errors import UserError
+    from corpus.report import build, compare
+    from corpus.rundir import write_atomic
+
+    if args.compare:
+        d = compare.diff(compare.load(args.compare[0]), compare.load(args.compare[1]))
+        print(compare.text(d))
+        page = Path(args.compare[1]) / "report" / "compare.html"
+        page.parent.mkdir(exist_ok=True)
+        write_atomic(page, compare.page(d))
+        print(f"\ncomparison page: {page}")
+    elif args.dir:
+        print(build(args.dir))
+    else:
+        raise UserError("give a run folder (corpus report DIR) or two with --compare DIR_A DIR_B")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from corpus.export import export
+
+    m = export(args.dir, args.out, args.tokenizer, args.shard_docs)
+    print(f"{m['records']:,} WanJuan-CC records ({m['tokens']:,} tokens) in {len(m['files'])} file(s) under {args.out}/")
+    for score, why in m["null_scores"].items():
+        print(f"  {score}: null ({why})")
+    return 0
+
+
+def _train_quality(args: argparse.Namespace) -> int:
+    from corpus.quality.enrich_train import train_quality
+
+    card = train_quality(args.positive, args.negative, args.out, args.held_out, args.max_docs)
+    h, q = card["held_out"], card["pool_score_quantiles"]
+    print(f"model: {Path(args.out).with_suffix('.bin')} (card {Path(args.out).with_suffix('.json')}); trained on "
+          f"{card['training']['positive']:,} seed and {card['training']['negative']:,} pool documents")
+    print(f"held out: precision {h['precision']:.3f}, recall {h['recall']:.3f} for seed-like documents "
+          f"({h['positive']:,} seed, {h['negative']:,} pool); keep_top 0.1 keeps pool scores >= {q[90]:.3f}")
+    return 0
+
+
+def _pack(args: argparse.Namespace) -> int:
+    from corpus.pack.run import FORMATS, PackOptions, pack
+
+    fmts = FORMATS if args.format == "both" else (args.format,)
+    opts = PackOptions(args.tokenizer, args.seq_len, args.mode, fmts, args.eos_token)
+    m = pack(args.dir, args.out, opts, args.address, args.workers, args.device)
+    t = m["totals"]
+    print(f"{t['docs']:,} documents → {t['samples']:,} samples of {args.seq_len + 1} tokens "
+          f"({t['tokens']:,} tokens, {t['padding']:,} padding, {t['dropped_tail_tokens']:,} dropped at the tail, "
+          f"{t['split_pieces']:,} document pieces continued from an earlier sample)")
+    print(f"packed shards: {args.out}/   manifest: {args.out}/manifest.json")
+    if m["failed"]:
+        print(f"error: {len(m['failed'])} shard(s) failed; re-run the same command to retry them", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    from corpus.sample import write_sample
+
+    for path in write_sample(args.output, args.pages, args.seed):
+        print(path)
+    return 0
+
+
+COMMANDS = {"run": _run, "stats": _stats, "inspect": _inspect, "report": _report, "export": _export,
+            "train-quality": _train_quality, "pack": _pack, "sample": _sample}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Dispatch a command. A user's mistake (UserError) is one line and exit 2; a system error (OSError: full
+    disk, read-only folder) one line and exit 1; anything else is a bug and keeps its traceback."""
     from corpus.errors import UserError
 
     args = build_parser().parse_args(argv)
+    if args.command not in COMMANDS:
+        build_parser().print_help()
+        return 2
     try:
-        if args.command == "run":
-            from corpus.pipeline import run
-            from corpus.stats import funnel_text, global_text
-
-            summary = run(args.pipeline, args.input, args.output, args.address, args.workers, not args.no_resume,
-                          overwrite=args.overwrite, skip_unreadable=args.skip_unreadable)
-            print(f"\n{summary['input_records']:,} input records → {summary['kept']:,} kept, "
-                  f"{summary['rejected']:,} rejected, {summary['quarantined']:,} quarantined\n")
-            print(funnel_text(summary["stages"]))
-            if summary["global"]:
-                print("\n" + global_text(summary["global"]))
-            print(f"\ncurated Parquet: {args.output}/data/\nrejected:        {args.output}/rejected/\n"
-                  f"quarantine:      {args.output}/quarantine/\nstats:           {args.output}/stats.json")
-            if not args.no_report:
-                from corpus.report import build
-
-                print(f"report:          {build(args.output)}")
-            if summary["failed_shards"]:
-                print(f"\nerror: {len(summary['failed_shards'])} input(s) failed and are not in the counts above "
-                      f"(see failed_shards in stats.json); re-run the same command to retry only those", file=sys.stderr)
-                return 1
-        elif args.command == "stats":
-            from corpus.inspect import load_stats, stats_text
-            import json
-
-            print(json.dumps(load_stats(args.dir), indent=1, ensure_ascii=False) if args.json else stats_text(args.dir, args.by))
-        elif args.command == "inspect":
-            from corpus.inspect import samples
-
-            print(samples(args.dir, args.stage, args.reason, args.n))
-        elif args.command == "report":
-            from corpus.report import build, compare
-
-            if args.compare:
-                d = compare.diff(compare.load(args.compare[0]), compare.load(args.compare[1]))
-                print(compare.text(d))
-                page = Path(args.compare[1]) / "report" / "compare.html"
-                page.write_text(compare.page(d), encoding="utf-8")
-                print(f"\ncomparison page: {page}")
-            elif args.dir:
-                print(build(args.dir))
-            else:
-                raise UserError("give a run folder (corpus report DIR) or two with --compare DIR_A DIR_B")
-        elif args.command == "export":
-            from corpus.export import export
-
-            m = export(args.dir, args.out, args.tokenizer, args.shard_docs)
-            print(f"{m['records']:,} WanJuan-CC records ({m['tokens']:,} tokens) in {len(m['files'])} file(s) under {args.out}/")
-            for score, why in m["null_scores"].items():
-                print(f"  {score}: null ({why})")
-        elif args.command == "train-quality":
-            from corpus.quality.enrich_train import train_quality
-
-            card = train_quality(args.positive, args.negative, args.out, args.held_out, args.max_docs)
-            h = card["held_out"]
-            q = card["pool_score_quantiles"]
-            print(f"model: {Path(args.out).with_suffix('.bin')} (card {Path(args.out).with_suffix('.json')}); trained on "
-                  f"{card['training']['positive']:,} seed and {card['training']['negative']:,} pool documents")
-            print(f"held out: precision {h['precision']:.3f}, recall {h['recall']:.3f} for seed-like documents "
-                  f"({h['positive']:,} seed, {h['negative']:,} pool); keep_top 0.1 keeps pool scores >= {q[90]:.3f}")
-        elif args.command == "pack":
-            from corpus.pack.run import FORMATS, PackOptions, pack
-
-            fmts = FORMATS if args.format == "both" else (args.format,)
-            opts = PackOptions(args.tokenizer, args.seq_len, args.mode, fmts, args.eos_token)
-            m = pack(args.dir, args.out, opts, args.address, args.workers, args.device)
-            t = m["totals"]
-            print(f"{t['docs']:,} documents → {t['samples']:,} samples of {args.seq_len + 1} tokens "
-                  f"({t['tokens']:,} tokens, {t['padding']:,} padding, {t['dropped_tail_tokens']:,} dropped at the tail, "
-                  f"{t['split_pieces']:,} document pieces continued from an earlier sample)")
-            print(f"packed shards: {args.out}/   manifest: {args.out}/manifest.json")
-            if m["failed"]:
-                print(f"error: {len(m['failed'])} shard(s) failed; re-run the same command to retry them", file=sys.stderr)
-                return 1
-        elif args.command == "sample":
-            from corpus.sample import write_sample
-
-            for path in write_sample(args.output, args.pages, args.seed):
-                print(path)
-        else:
-            build_parser().print_help()
-            return 2
+        return COMMANDS[args.command](args)
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except OSError as exc:  # a full disk, a read-only or vanished folder: the path and what the system said
+    except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}; committed shards are kept, fix this and re-run the same command",
               file=sys.stderr)
@@ -216,7 +250,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: committed shards are kept; re-run the same command to resume", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":
