@@ -152,10 +152,53 @@ def _sinks(out_dir: Path, shard: str, schema: pa.Schema, seg: Segment) -> ShardS
     return ShardSinks(paths)
 
 
+def _quarantine_damage(damage: readers.Damage, inp: InputFile, st: StageStats, sinks: ShardSinks) -> None:
+    """An unreadable byte range: one quarantined record says where and why, and its bytes are counted."""
+    st.docs_in += 1
+    st.errors += 1
+    st.count_lang(None, "errors")
+    st.edits["corrupt_bytes"] += damage.length
+    st.edits["corrupt_ranges"] += 1
+    sinks.write("quarantine", pa.table({"source": [inp.path], "shard": [inp.shard], "drop_stage": ["read"], "error": [damage.message]}))
+
+
+def _read_stage(raw: pa.Table, st: StageStats, sinks: ShardSinks) -> pa.Table:
+    """Count the raw records and send the ones the reader already rejected (requests, non-HTML, …) away."""
+    st.docs_in += raw.num_rows
+    st.bytes_in += _payload(raw)
+    live, rejected = _split(raw, "read", st)
+    sinks.write("rejected", rejected)
+    st.docs_out += live.num_rows
+    st.bytes_out += _payload(live)
+    return live
+
+
+def _stage(step: Step, st: StageStats, live: pa.Table, sinks: ShardSinks) -> pa.Table:
+    """One stage over one batch: run it (isolating rows that raise), count edits, split off what it marked."""
+    t0 = time.perf_counter()
+    st.docs_in += live.num_rows
+    st.bytes_in += _bytes(live)
+    out, errors = run_step(step, live)
+    if errors is not None:
+        st.errors += errors.num_rows
+        _count_by_lang(errors, st, "errors")
+        sinks.write("quarantine", errors)
+    for f in step.outputs:  # edits inside kept documents: <stage>_lines_removed, <stage>_pii_email_masked, …
+        col = step.column(f.name)
+        if f.name.startswith(f"{step.name}_") and f.name.endswith(("_removed", "_masked")) and col in out.column_names:
+            st.edits[f.name[len(step.name) + 1 :]] += int(pc.sum(out.column(col)).as_py() or 0)
+    live, rejected = _split(out, step.stage_name, st)
+    sinks.write("rejected", rejected)
+    st.docs_out += live.num_rows
+    st.bytes_out += _bytes(live)
+    st.wall_s += time.perf_counter() - t0
+    return live
+
+
 def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, out_dir: Path, shard_index: int = 0) -> tuple[list[dict], dict[str, str]]:
-    steps = seg.steps
+    """Stream one input through one segment; returns per-stage stats and the files committed."""
     first = [] if seg.entering else [StageStats("read")]
-    stats = first + [StageStats(s.stage_name) for s in steps]
+    stats = first + [StageStats(s.stage_name) for s in seg.steps]
     # the next global stage's fingerprinting runs here; its time is that stage's (it has no documents yet)
     signing = StageStats(seg.leaving.stage_name) if seg.leaving is not None else None
     if seg.entering is not None:
@@ -171,48 +214,19 @@ def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, o
                 stats[0].wall_s += time.perf_counter() - t0
             if item is None:
                 break
-            if isinstance(item, (str, readers.Damage)):  # an unreadable byte range: one quarantined record says why
-                damage = item if isinstance(item, readers.Damage) else readers.Damage(item)
-                stats[0].docs_in += 1
-                stats[0].errors += 1
-                stats[0].count_lang(None, "errors")
-                stats[0].edits["corrupt_bytes"] += damage.length
-                stats[0].edits["corrupt_ranges"] += 1
-                sinks.write("quarantine", pa.table({"source": [inp.path], "shard": [inp.shard], "drop_stage": ["read"], "error": [damage.message]}))
+            if isinstance(item, readers.Damage):
+                _quarantine_damage(item, inp, stats[0], sinks)
                 continue
-            live = item
-            if first:
-                stats[0].docs_in += item.num_rows
-                stats[0].bytes_in += _payload(item)
-                live, rejected = _split(item, "read", stats[0])
-                sinks.write("rejected", rejected)
-                stats[0].docs_out += live.num_rows
-                stats[0].bytes_out += _payload(live)
-            for step, st in zip(steps, stats[len(first):]):
+            live = _read_stage(item, stats[0], sinks) if first else item
+            for step, st in zip(seg.steps, stats[len(first):]):
                 if live.num_rows == 0:
                     break
-                t0 = time.perf_counter()
-                st.docs_in += live.num_rows
-                st.bytes_in += _bytes(live)
-                out, errors = run_step(step, live)
-                if errors is not None:
-                    st.errors += errors.num_rows
-                    _count_by_lang(errors, st, "errors")
-                    sinks.write("quarantine", errors)
-                for f in step.outputs:  # edits inside kept documents: <stage>_lines_removed, <stage>_pii_email_masked, …
-                    if f.name.startswith(f"{step.name}_") and f.name.endswith(("_removed", "_masked")) and step.column(f.name) in out.column_names:
-                        st.edits[f.name[len(step.name) + 1 :]] += int(pc.sum(out.column(step.column(f.name))).as_py() or 0)
-                live, rejected = _split(out, step.stage_name, st)
-                sinks.write("rejected", rejected)
-                st.docs_out += live.num_rows
-                st.bytes_out += _bytes(live)
-                st.wall_s += time.perf_counter() - t0
+                live = _stage(step, st, live, sinks)
             sinks.write("data", live)
             if signing is not None and live.num_rows:
                 t0 = time.perf_counter()
-                fp = seg.leaving.fingerprint(live)
                 rows = pa.array(np.arange(emitted, emitted + live.num_rows, dtype=np.uint32))
-                sinks.write("fingerprints", fp.add_column(0, "row", rows))
+                sinks.write("fingerprints", seg.leaving.fingerprint(live).add_column(0, "row", rows))
                 emitted += live.num_rows
                 signing.wall_s += time.perf_counter() - t0
     except BaseException:
