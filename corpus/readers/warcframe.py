@@ -588,9 +588,9 @@ class Framer:
                     break
         except zlib.error:
             pass
-        if out.startswith(b"WARC/"):
+        if out.startswith(b"WARC/"):  # the whole header block, or its complete lines when the break cut it
             k = out.find(CRLF2)
-            return parse_warc_header(bytes(out[:k])) if k > 0 else None
+            return parse_warc_header(bytes(out[: k if k > 0 else out.rfind(b"\r\n")]))
         return parse_arc_line(bytes(out.split(b"\n", 1)[0])) if b"\n" in out else None
 
     def items(self) -> Iterator[Record | Gap]:
@@ -608,8 +608,10 @@ class Framer:
                     why = "bytes that are not a gzip member"
                 else:
                     h = self.current.fields if self.current is not None else self._salvage(start, nxt)
-                    if h is not None:
-                        why += f"; it held the {h.get('warc-type')} record for {h.get('warc-target-uri') or '(no url)'}"
+                    if h is not None and h.get("warc-target-uri"):
+                        why += f"; it held the {h.get('warc-type') or 'WARC'} record for {h['warc-target-uri']}"
+                    elif h is not None and h.get("warc-type"):
+                        why += f"; it held a {h['warc-type']} record whose URL is lost with it"
                 if self.emitted:
                     why += f" (the {self.emitted} records before it in this member were read)"
                 if nxt < self.src.size:
