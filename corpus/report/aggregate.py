@@ -247,6 +247,15 @@ def _histogram(sig: Signal, bins: int = 40) -> dict:
             "kept": np.histogram(clip(k), edges)[0].tolist(), "rejected": np.histogram(clip(r), edges)[0].tolist()}
 
 
+def _main_languages(stages: list[dict], n: int = 4) -> list[str]:
+    """The languages with most documents leaving any stage (zh and en first in a WanJuan run)."""
+    totals: dict[str, int] = {}
+    for s in stages:
+        for lang, c in s.get("by_lang", {}).items():
+            totals[lang] = totals.get(lang, 0) + c.get("out", 0)
+    return sorted(totals, key=lambda k: (-totals[k], k))[:n]
+
+
 def collect(out_dir: str | Path) -> dict:
     """The report's aggregates (also written as report.json)."""
     out = Path(out_dir)
@@ -277,6 +286,8 @@ def collect(out_dir: str | Path) -> dict:
         "funnel": [{k: s[k] for k in ("name", "docs_in", "docs_out", "errors", "bytes_in", "bytes_out", "wall_s")}
                    | {"rejected": sum(s["rejected"].values()), "edits": s.get("edits", {})} for s in stages],
         "reasons": {s["name"]: s["rejected"] for s in stages if s["rejected"]},
+        "by_lang": [{"name": s["name"], "langs": s.get("by_lang", {})} for s in stages],
+        "languages_shown": _main_languages(stages),
         "errors": {s["name"]: s["errors"] for s in stages if s["errors"]},
         "mix": mix, "global": stats.get("global", {}),
         "safety": {s["name"]: s for s in stages if s["name"].startswith("safety")},

@@ -75,66 +75,102 @@ def _doc(d: dict, kind: str, reason: str | None = None) -> str:
     return f'<div><div class="meta">{meta}</div><div class="doc {kind}">{_marked(text, highlight_pattern(reason) if reason else None)}</div></div>'
 
 
-def render(r: dict) -> str:
+def _summary(r: dict) -> str:
     t = r["totals"]
-    parts = []
-    parts.append(_section("summary", "Summary", _table(
-        ["input records", "kept", "rejected", "quarantined", "kept %", "inputs", "wall s"],
-        [[t["input_records"], t["kept"], t["rejected"], t["quarantined"],
-          f"{100 * t['kept'] / max(1, t['input_records']):.1f}%", r["inputs"], r.get("wall_s")]])
-        + (f"<p>Failed shards (not counted above): {_e(', '.join(f['shard'] for f in r['failed_shards']))}</p>" if r["failed_shards"] else "")))
-    funnel_rows = [[s["name"], s["docs_in"], s["docs_out"], s["rejected"], s["errors"],
-                    f"{s['bytes_out'] / 1e6:,.2f}", f"{100 * s['docs_out'] / max(1, s['docs_in']):.1f}%", s["wall_s"]] for s in r["funnel"]]
-    parts.append(_section("funnel", "Stage funnel: documents and bytes per stage",
-                          plots.funnel(r["funnel"]) + _table(["stage", "in", "out", "rejected", "errors", "MB out", "retained", "wall s"], funnel_rows)))
+    return _table(["input records", "kept", "rejected", "quarantined", "kept %", "inputs", "wall s"],
+                  [[t["input_records"], t["kept"], t["rejected"], t["quarantined"],
+                    f"{100 * t['kept'] / max(1, t['input_records']):.1f}%", r["inputs"], r.get("wall_s")]]) + (
+        f"<p>Failed shards (not counted above): {_e(', '.join(f['shard'] for f in r['failed_shards']))}</p>" if r["failed_shards"] else "")
+
+
+def _funnel(r: dict) -> str:
+    rows = [[s["name"], s["docs_in"], s["docs_out"], s["rejected"], s["errors"],
+             f"{s['bytes_out'] / 1e6:,.2f}", f"{100 * s['docs_out'] / max(1, s['docs_in']):.1f}%", s["wall_s"]] for s in r["funnel"]]
+    return plots.funnel(r["funnel"]) + _table(["stage", "in", "out", "rejected", "errors", "MB out", "retained", "wall s"], rows)
+
+
+def _languages(r: dict) -> str:
+    """Each stage's funnel and reasons per language, side by side: where zh and en pages part ways."""
+    langs = r.get("languages_shown") or []
+    if not langs:
+        return '<p class="na">no per-language counts in this run</p>'
+    head = ["stage"] + [f"{lang} {k}" for lang in langs for k in ("in", "out", "retained")]
+    rows, reasons = [], []
+    for s in r["by_lang"]:
+        row = [s["name"]]
+        for lang in langs:
+            c = s["langs"].get(lang, {})
+            n_in = sum(c.values())
+            row += [n_in, c.get("out", 0), f"{100 * c.get('out', 0) / n_in:.1f}%" if n_in else "–"]
+        rows.append(row)
+        keys = sorted({k for c in s["langs"].values() for k in c if k.startswith("rejected:")})
+        reasons += [[s["name"], k.removeprefix("rejected:")] + [s["langs"].get(lang, {}).get(k, 0) for lang in langs] for k in keys]
+    body = _table(head, rows)
+    if reasons:
+        body += "<h3>Reasons per language (documents dropped)</h3>" + _table(["stage", "reason"] + langs, reasons)
+    return body
+
+
+def _reasons(r: dict) -> str:
     body = "".join(f"<h3>{_e(stage)}</h3>{plots.reasons(stage, counts)}" for stage, counts in r["reasons"].items())
     edits = [[s["name"], k, v] for s in r["funnel"] for k, v in s["edits"].items() if v]
     if edits:
         body += "<h3>Edits inside kept documents</h3>" + _table(["stage", "edit", "count"], edits)
-    parts.append(_section("reasons", "Why documents were dropped, per stage", body or '<p class="na">nothing was dropped</p>'))
+    return body or '<p class="na">nothing was dropped</p>'
+
+
+def _signals(r: dict) -> str:
     grid = "".join(f"<div>{plots.histogram(d)}<div class='meta'>{_e(d['stage'])}: kept median "
                    f"{d['kept']['quantiles'][2] if d['kept']['quantiles'] else '–'}; sampled {d['sampled']['kept']:,} kept, "
                    f"{d['sampled']['rejected']:,} rejected</div></div>" for d in r["distributions"] if d["histogram"])
-    parts.append(_section("signals", "Signal distributions: kept vs rejected by the signal's stage, thresholds marked",
-                          f'<div class="grid">{grid}</div>' if grid else '<p class="na">no signal columns in this run</p>'))
-    mix = r["mix"]
-    mix_body = ""
+    return f'<div class="grid">{grid}</div>' if grid else '<p class="na">no signal columns in this run</p>'
+
+
+def _mix(r: dict) -> str:
+    mix, body = r["mix"], ""
     if mix["languages"]:
-        mix_body += "<h3>Languages (kept documents)</h3>" + plots.bars(mix["languages"], "kept documents")
-        mix_body += plots.bars({k: v / 1e6 for k, v in mix["chars_by_language"].items()}, "kept characters (millions)")
+        body += "<h3>Languages (kept documents)</h3>" + plots.bars(mix["languages"], "kept documents")
+        body += plots.bars({k: v / 1e6 for k, v in mix["chars_by_language"].items()}, "kept characters (millions)")
     if mix.get("domain_tags"):
-        mix_body += "<h3>Domain tags (kept documents): what a mixing step can up-sample</h3>" + plots.bars(mix["domain_tags"], "kept documents")
+        body += "<h3>Domain tags (kept documents): what a mixing step can up-sample</h3>" + plots.bars(mix["domain_tags"], "kept documents")
     if mix["domains"]:
-        mix_body += "<h3>Top domains (kept documents)</h3>" + plots.bars(mix["domains"], "kept documents")
-    parts.append(_section("mix", "Language and domain mix", mix_body or '<p class="na">no kept documents</p>'))
-    dedup = ""
+        body += "<h3>Top domains (kept documents)</h3>" + plots.bars(mix["domains"], "kept documents")
+    return body or '<p class="na">no kept documents</p>'
+
+
+def _dedup(r: dict) -> str:
+    body = ""
     for name, g in r["global"].items():
-        dedup += f"<h3>{_e(name)}</h3>" + plots.bars(g.get("cluster_sizes", {}), "duplicate clusters by size (documents per cluster)")
-        dedup += _table(["documents", "clusters", "largest", "boilerplate lines", "partitions", "component rounds", "plan s"],
-                        [[g["documents"], g["clusters"], g.get("largest_cluster", 0), g.get("frequent_lines", 0),
-                          g["partitions"], g["cc_rounds"], g.get("wall_s", "")]])
-        dedup += _table(["duplicate reason", "documents"], [[k, v] for k, v in g.get("duplicates", {}).items()])
-    parts.append(_section("dedup", "Deduplication", dedup or '<p class="na">no dedup stage in this recipe</p>'))
-    safety = "" if r["safety"] else ('<p class="na">no safety stage in this recipe: no blocklist, toxicity, porn or '
-                                     'PII counts</p>')
+        body += f"<h3>{_e(name)}</h3>" + plots.bars(g.get("cluster_sizes", {}), "duplicate clusters by size (documents per cluster)")
+        body += _table(["documents", "clusters", "largest", "boilerplate lines", "partitions", "component rounds", "plan s"],
+                       [[g["documents"], g["clusters"], g.get("largest_cluster", 0), g.get("frequent_lines", 0),
+                         g["partitions"], g["cc_rounds"], g.get("wall_s", "")]])
+        body += _table(["duplicate reason", "documents"], [[k, v] for k, v in g.get("duplicates", {}).items()])
+    return body or '<p class="na">no dedup stage in this recipe</p>'
+
+
+def _safety(r: dict) -> str:
+    body = "" if r["safety"] else '<p class="na">no safety stage in this recipe: no blocklist, toxicity, porn or PII counts</p>'
     for name, st in r["safety"].items():
-        safety += f"<h3>{_e(name)}: {st['docs_in']:,} in, {st['docs_out']:,} kept</h3>"
-        safety += _table(["signal that fired", "documents dropped"], [[k, v] for k, v in st["rejected"].items()] or [["(none)", 0]])
-        safety += _table(["PII type", "masked in kept documents"],
-                         [[k.removeprefix("pii_").removesuffix("_masked"), v] for k, v in st.get("edits", {}).items() if k.startswith("pii_")])
+        body += f"<h3>{_e(name)}: {st['docs_in']:,} in, {st['docs_out']:,} kept</h3>"
+        body += _table(["signal that fired", "documents dropped"], [[k, v] for k, v in st["rejected"].items()] or [["(none)", 0]])
+        body += _table(["PII type", "masked in kept documents"],
+                       [[k.removeprefix("pii_").removesuffix("_masked"), v] for k, v in st.get("edits", {}).items() if k.startswith("pii_")])
     null_scores = [f for f in ("toxic_score", "porn_score", "fluency_score", "not_ad_score") if f not in r.get("score_columns", [])]
     if null_scores:
-        safety += (f"<p class='meta'>In a WanJuan-CC export (corpus export) these scores are null, because no stage of this "
-                   f"recipe writes them: {_e(', '.join(null_scores))}</p>")
-    parts.append(_section("safety", "Safety and PII", safety))
+        body += (f"<p class='meta'>In a WanJuan-CC export (corpus export) these scores are null, because no stage of this "
+                 f"recipe writes them: {_e(', '.join(null_scores))}</p>")
+    return body
+
+
+def _samples(r: dict) -> str:
     kept = r["samples"]["kept"]
     blocks = []
     for block in r["samples"]["rejected"]:
         docs = block["docs"]
         if not docs:
             continue
-        lang = docs[0].get("lang")
-        beside = (kept.get(lang) or next(iter(kept.values()), []))[:1]
+        beside = (kept.get(docs[0].get("lang")) or next(iter(kept.values()), []))[:1]
         rows = []
         for d in docs:
             later = f' (later dropped: {_e(d["dup_of_dropped"])})' if d.get("dup_of_dropped") else ""
@@ -147,13 +183,33 @@ def render(r: dict) -> str:
     if q:
         blocks.append("<h3>Quarantined (a stage raised)</h3>" + _table(["stage", "source / url", "error"],
                       [[x.get("drop_stage"), x.get("url") or x.get("source"), x.get("error")] for x in q]))
-    parts.append(_section("samples", "Samples: dropped documents beside kept ones",
-                          '<p>Filter reasons: <input id="reason-filter" placeholder="e.g. gopher"></p>' + "".join(blocks)
-                          if blocks else '<p class="na">nothing was dropped</p>'))
-    parts.append(_section("run", "Run", f"<p class='meta'>{_e(r['dir'])} · recipe {_e(r.get('recipe_path'))} · started "
-                          f"{_e(r.get('started_at'))}</p><pre>{_e(json.dumps(r['recipe'], indent=1, ensure_ascii=False))}</pre>"
-                          + _table(["package", "version"], [[k, v] for k, v in r["versions"].items()])))
-    nav = "".join(f'<a href="#{k}">{k}</a>' for k in ("summary", "funnel", "reasons", "signals", "mix", "dedup", "safety", "samples", "run"))
+    return ('<p>Filter reasons: <input id="reason-filter" placeholder="e.g. gopher"></p>' + "".join(blocks)
+            if blocks else '<p class="na">nothing was dropped</p>')
+
+
+def _run_info(r: dict) -> str:
+    return (f"<p class='meta'>{_e(r['dir'])} · recipe {_e(r.get('recipe_path'))} · started {_e(r.get('started_at'))}</p>"
+            f"<pre>{_e(json.dumps(r['recipe'], indent=1, ensure_ascii=False))}</pre>"
+            + _table(["package", "version"], [[k, v] for k, v in r["versions"].items()]))
+
+
+SECTIONS = [
+    ("summary", "Summary", _summary),
+    ("funnel", "Stage funnel: documents and bytes per stage", _funnel),
+    ("languages", "Per language: each stage's funnel and reasons for zh and en side by side", _languages),
+    ("reasons", "Why documents were dropped, per stage", _reasons),
+    ("signals", "Signal distributions: kept vs rejected by the signal's stage, thresholds marked", _signals),
+    ("mix", "Language and domain mix", _mix),
+    ("dedup", "Deduplication", _dedup),
+    ("safety", "Safety and PII", _safety),
+    ("samples", "Samples: dropped documents beside kept ones", _samples),
+    ("run", "Run", _run_info),
+]
+
+
+def render(r: dict) -> str:
+    parts = "".join(_section(key, title, build(r)) for key, title, build in SECTIONS)
+    nav = "".join(f'<a href="#{key}">{key}</a>' for key, _, _ in SECTIONS)
     return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>{_e(r['pipeline'])} report</title>"
             f"<style>{CSS}</style><script>{SCRIPT}</script></head><body><header><h1>{_e(r['pipeline'])}: curation report</h1>"
-            f"</header><nav>{nav}</nav>{''.join(parts)}</body></html>")
+            f"</header><nav>{nav}</nav>{parts}</body></html>")

@@ -38,6 +38,9 @@ def test_report_aggregates_match_the_run(report):
     assert [s["docs_out"] for s in r["funnel"]] == [s["docs_out"] for s in stats["stages"]]
     assert r["totals"]["kept"] == ds.dataset(str(out / "data")).count_rows()
     assert r["mix"]["languages"] and sum(r["mix"]["languages"].values()) == r["totals"]["kept"]
+    assert {"zh", "en"} <= set(r["languages_shown"])  # the funnel per language, from the stats of every shard
+    last = r["by_lang"][-1]["langs"]
+    assert last["zh"]["out"] + last["en"]["out"] == r["totals"]["kept"] - sum(c.get("out", 0) for k, c in last.items() if k not in ("zh", "en"))
     by_col = {d["column"]: d for d in r["distributions"]}
     # thresholds come from the recipe, with the measured zh overrides beside the defaults
     assert by_col["gq_words"]["thresholds"]["*"] == {"min_doc_words": 50.0, "max_doc_words": 100000.0}
@@ -75,7 +78,7 @@ def test_report_renders_in_headless_chromium_offline(report, tmp_path):
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     assert not console, console
     m = re.search(r'data-sections="(\d+)" data-rendered="(\d+)"', dom.stdout)
-    assert m and m.group(1) == m.group(2) == "9", m and m.groups()  # every section rendered content
+    assert m and m.group(1) == m.group(2) == "10", m and m.groups()  # every section rendered content
     shotrun = subprocess.run(flags + [f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert shotrun.returncode == 0 and shot.stat().st_size > 50_000
 
