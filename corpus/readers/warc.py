@@ -49,6 +49,13 @@ def read(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Table | D
             _add_record(item, cap, buf)
             if buf.full():
                 yield buf.flush()
+    except OSError:  # the file could not be read at all (vanished, I/O error): the shard fails and says so
+        raise
+    except Exception as exc:  # noqa: BLE001 - a reader bug must still be counted, never lose the rest silently
+        at = framer.m.start if framer.m is not None else 0
+        yield Damage(
+            f"read: {path}: bytes {at}-{framer.src.size}: the reader failed ({type(exc).__name__}: {exc}); the rest of "
+            "the file was not read. This is a bug in the reader: please report it with the file.", at, framer.src.size - at)
     finally:
         framer.close()
 

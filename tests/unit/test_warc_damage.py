@@ -169,7 +169,8 @@ def test_one_gzip_member_holding_every_record(crawl, tmp_path):
     same(rows_of(table), expect(clean, {}))
 
 
-def test_arc_record_with_wrong_length(tmp_path):
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
+def test_arc_record_with_wrong_length(tmp_path, gz):
     def rec(url: str, text: str, delta: int = 0) -> bytes:
         body = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body><p>" + text.encode() + b"</p></body></html>"
         return f"{url} 1.2.3.4 20240101000000 text/html {len(body) + delta}\n".encode() + body + b"\n"
@@ -177,8 +178,7 @@ def test_arc_record_with_wrong_length(tmp_path):
     info = b"1 0 InternetArchive\nURL IP-address Archive-date Content-type Archive-length\n"
     head = b"filedesc://t.arc 0.0.0.0 20240101000000 text/plain %d\n" % len(info) + info + b"\n"
     pages = [("http://arc.example/a", "first page"), ("http://arc.example/b", "second page"), ("http://arc.example/c", "third")]
-    path = tmp_path / "t.arc"
-    path.write_bytes(head + rec(*pages[0]) + rec(*pages[1], delta=-7) + rec(*pages[2]))
+    path = write(tmp_path, "t.arc" + ".gz" * gz, [head, rec(*pages[0]), rec(*pages[1], delta=-7), rec(*pages[2])], gz)
     table, damages = read_all(path)
     assert damages == []
     got = [(r["url"], r["drop_reason"]) for r in table.to_pylist()]
@@ -231,3 +231,25 @@ def test_random_damage_costs_only_the_damaged_record(crawl, tmp_path, gz):
         assert len(middle) <= 1 and len(middle) + len(damages) >= 1 or middle == [clean_rows[k]], case
         if gz:  # the gzip CRC covers headers too: a kept document is always the clean one
             assert all(r[0] in clean_docs for r in middle if r[2] is None), case
+
+
+def test_wet_conversion_records_with_a_wrong_length(tmp_path):
+    """WET (Common Crawl's extracted text): conversion records are documents; one with a wrong length is rejected."""
+    import io
+
+    from warcio.warcwriter import WARCWriter
+
+    texts = [f"Plain text of page {i}. " * 40 for i in range(5)]
+    buf = io.BytesIO()
+    w = WARCWriter(buf, gzip=False)
+    for i, t in enumerate(texts):
+        w.write_record(w.create_warc_record(f"http://wet.example/{i}", "conversion", payload=io.BytesIO(t.encode()),
+                                            warc_content_type="text/plain"))
+    recs = re.findall(rb"WARC/1\.\d.*?(?=WARC/1\.\d|\Z)", buf.getvalue(), re.S)
+    assert len(recs) == 5 and wf.header(recs[2], "WARC-Block-Digest")
+    recs[2] = wf.wrong_length(recs[2], -30)
+    for gz in (False, True):
+        table, damages = read_all(write(tmp_path, "t.wet" + ".gz" * gz, recs, gz))
+        assert damages == []
+        got = [(r["url"], r["drop_reason"], r["text"]) for r in table.to_pylist()]
+        assert got == [(f"http://wet.example/{i}", "read.bad_length" if i == 2 else None, None if i == 2 else t) for i, t in enumerate(texts)]
