@@ -102,6 +102,9 @@ def run(
     try:
         rundir.claim(prep.out_dir, {"recipe": prep.key["recipe"], "recipe_path": prep.recipe.path,
                                     "inputs": sorted(f.path for f in prep.inputs)}, overwrite)
+        for spec, step in zip(prep.recipe.stages, prep.steps):  # driver-side builds (indexes) inside the run folder
+            step.prepare(shard_mod.global_dir(prep.out_dir, step.stage_name))
+            spec.params = step.params
         from corpus import ray_exec  # Ray is imported only once a run is really going to happen
 
         where = ray_exec.init(address)

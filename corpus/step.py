@@ -10,6 +10,7 @@ moves marked rows to the rejected sink. That keeps every count derivable from th
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 import pyarrow as pa
@@ -78,6 +79,11 @@ class Step:
         for name in self.file_params:
             self.params = dataclasses.replace(self.params, **{name: walk(name, getattr(self.params, name))})
         return resolved
+
+    def prepare(self, work_dir: Path) -> None:
+        """Driver-side, once per run, after preflight and before Ray starts: build what every worker will
+        memory-map (an index of benchmark n-grams, say) under ``work_dir`` (``DIR/global/<stage>``, inside the
+        run's folder) and point ``params`` at it. Most stages need nothing here."""
 
     def setup(self) -> None:
         """Load models or tables; called once per worker before the first batch."""
