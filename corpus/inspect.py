@@ -41,6 +41,31 @@ def _signal_columns(stage: str) -> list[str]:
     return [f.name for f in step.outputs] if step else []
 
 
+def _visible_column(stage: str, names: list[str]) -> str | None:
+    """Where extraction left a page's visible text when it kept nothing (``extract_visible``, or
+    ``<alias>__extract_visible`` for an aliased extract stage): the raw HTML itself is never written."""
+    for name in (f"{stage}__extract_visible", "extract_visible" if stage == "extract" else None):
+        if name in names:
+            return name
+    return None
+
+
+def _body(stage: str, row: dict, visible: str | None, width: int) -> str:
+    """The document's text; for a page extraction emptied, what the page showed instead; else why there is none."""
+    text = (row.get("text") or "").strip()
+    if text:
+        return text[:width] + (" …" if len(text) > width else "")
+    shown = (row.get(visible) or "").strip() if visible else ""
+    if shown:
+        cut = shown[:width] + (" …" if len(shown) > width else "")
+        return f"(extraction kept no text; the page's visible text, first {min(width, len(shown)):,} characters:)\n{cut}"
+    if stage == "read":
+        return "(no text: the record never reached extraction)"
+    if visible:
+        return "(no text: the page shows no visible text, or is not a page — see the reason)"
+    return "(no text stored for this record)"
+
+
 def samples(out_dir: str, stage: str, reason: str | None, n: int, width: int = 500) -> str:
     stats = load_stats(out_dir)
     names = [s["name"] for s in stats["stages"]]
@@ -61,13 +86,13 @@ def samples(out_dir: str, stage: str, reason: str | None, n: int, width: int = 5
             flt = flt & (pc.field("drop_reason") == reason)
         elif reason:
             continue
-        signals = [c for c in _signal_columns(stage) if c in data.schema.names]
+        visible = _visible_column(stage, data.schema.names)
+        signals = [c for c in _signal_columns(stage) if c in data.schema.names and c != visible]
         cols = [c for c in ("id", "url", "lang", "drop_reason", "dup_of", "error", "text") if c in data.schema.names]
-        table = data.to_table(columns=cols + signals, filter=flt)
+        table = data.to_table(columns=cols + signals + ([visible] if visible else []), filter=flt)
         for row in table.slice(0, n).to_pylist():
             label = row.get("drop_reason") or f"error: {row.get('error')}"
-            text = (row.get("text") or "").strip()
-            body = text[:width] + (" …" if len(text) > width else "") if text else "(no text: record never reached extraction)"
+            body = _body(stage, row, visible, width)
             dup = f"  duplicate of {row['dup_of']}" if row.get("dup_of") else ""
             shown = [f"{c}={row[c]:.3g}" if isinstance(row[c], float) else f"{c}={row[c]}" for c in signals if row[c] not in (None, 0, "")]
             why = f"\n   {'  '.join(shown)}" if shown else ""

@@ -1,0 +1,156 @@
+"""Extraction quality and cost: the annotated set (bench/extract_set/) and the shared crawl's en-US/zh-CN pages.
+
+    .venv/bin/python bench/extract_bench.py [--sweep]
+
+For each configuration it prints, per language:
+- snippet precision / recall / F1 on the annotated set (trafilatura's own evaluation style: a "must" snippet
+  found is a true positive, missed a false negative; a "must_not" snippet found is a false positive);
+- pages with text: share of pages with >= 200 characters of visible prose (``filters.extract.visible_text``)
+  that yield any text, on the annotated set and on the whole shared crawl (en-US and zh-CN pages);
+- docs/s per core: pages per CPU-second of this thread over the crawl pages (decode + parse + extraction).
+
+Configurations: ``precision only`` (the previous behaviour: favor_precision, no fallback), ``fallback`` (the
+stage's defaults: precision, then balanced, then recall when precision keeps less than half of the visible
+prose), ``trafilatura default`` (balanced mode, no fallback). ``--sweep`` adds other ``min_kept_frac`` values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench" / "extract_set"))
+
+from collect import CRAWL, labels, squash  # noqa: E402
+
+from filters.charset import decode  # noqa: E402
+from filters.extract import ExtractParams, extract_page  # noqa: E402
+
+SET = ROOT / "bench" / "extract_set" / "pages"
+PROSE_PAGE = 200  # visible prose characters that make a page "a page with prose" (issue 19's target)
+
+
+def crawl_pages() -> list[tuple[str, str, bytes]]:
+    """(lang, url, body) of the first capture of every en-US and zh-CN page in the shared crawl."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    seen: dict[str, tuple[str, str, bytes]] = {}
+    for warc in sorted(CRAWL.glob("*.warc.gz")):
+        with open(warc, "rb") as fh:
+            for rec in ArchiveIterator(fh):
+                url = rec.rec_headers.get_header("WARC-Target-URI") or ""
+                lang = {"/en-US/": "en", "/zh-CN/": "zh"}.get(next((d for d in ("/en-US/", "/zh-CN/") if d in url), ""), "")
+                if rec.rec_type == "response" and lang and url not in seen:
+                    seen[url] = (lang, url, rec.content_stream().read())
+    return list(seen.values())
+
+
+def configs(sweep: bool) -> dict[str, ExtractParams]:
+    out = {
+        "precision only (before)": ExtractParams(fallback=False),
+        "fallback (new default)": ExtractParams(),
+        "trafilatura default": ExtractParams(favor_precision=False, fallback=False),
+    }
+    if sweep:
+        for frac in (0.25, 0.4, 0.6, 0.75):
+            out[f"fallback, min_kept_frac={frac}"] = ExtractParams(min_kept_frac=frac)
+        out["fallback on empty only"] = ExtractParams(min_kept_frac=0.0)
+    return out
+
+
+def score_set(p: ExtractParams) -> dict[str, dict]:
+    acc: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    leaks: dict[str, list[str]] = collections.defaultdict(list)
+    for r in labels():
+        page, _ = decode((SET / f"{r['id']}.html").read_bytes(), None)
+        got = extract_page(page, r.get("url"), p)
+        text = squash(got.text or "")
+        c = acc[r["lang"]]
+        found = [squash(s) in text for s in r["must"]]
+        c["tp"] += sum(found)
+        c["fn"] += len(found) - sum(found)
+        bad = [s for s in r["must_not"] if squash(s) in text]
+        c["fp"] += len(bad)
+        leaks[r["lang"]] += [f"{r['id']}: {s}" for s in bad]
+        if got.visible is not None and got.visible.prose_chars >= PROSE_PAGE:
+            c["prose_pages"] += 1
+            c["prose_pages_text"] += bool(text)
+        c["pages"] += 1
+        c[f"mode:{got.mode}"] += 1
+    out = {}
+    for lang, c in acc.items():
+        prec = c["tp"] / max(1, c["tp"] + c["fp"])
+        rec = c["tp"] / max(1, c["tp"] + c["fn"])
+        out[lang] = {"precision": prec, "recall": rec, "f1": 2 * prec * rec / max(1e-9, prec + rec),
+                     "pages": c["pages"], "with_text": c["prose_pages_text"] / max(1, c["prose_pages"]),
+                     "prose_pages": c["prose_pages"], "boilerplate_found": leaks[lang],
+                     "modes": {k[5:]: v for k, v in c.items() if k.startswith("mode:")}}
+    return out
+
+
+def score_crawl(p: ExtractParams, pages: list[tuple[str, str, bytes]]) -> dict:
+    acc: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    cpu = time.thread_time()
+    for lang, url, body in pages:
+        page, _ = decode(body, None)
+        got = extract_page(page, url, p)
+        c = acc[lang]
+        c["pages"] += 1
+        c["text"] += bool((got.text or "").strip())
+        if got.visible is not None and got.visible.prose_chars >= PROSE_PAGE:
+            c["prose_pages"] += 1
+            c["prose_pages_text"] += bool((got.text or "").strip())
+        c[f"mode:{got.mode}"] += 1
+    cpu = time.thread_time() - cpu
+    return {"docs_per_cpu_s": len(pages) / cpu,
+            **{lang: {"pages": c["pages"], "no_text": c["pages"] - c["text"], "prose_pages": c["prose_pages"],
+                      "with_text": c["prose_pages_text"] / max(1, c["prose_pages"]),
+                      "modes": {k[5:]: v for k, v in c.items() if k.startswith("mode:")}} for lang, c in acc.items()}}
+
+
+def main() -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sweep", action="store_true", help="also other min_kept_frac values")
+    ap.add_argument("--json", help="write the results here")
+    args = ap.parse_args()
+    crawl = crawl_pages() if CRAWL.is_dir() else []
+    rows = labels()
+    print(f"annotated set: {len(rows)} pages ({sum(r['lang'] == 'zh' for r in rows)} zh, "
+          f"{sum(r['lang'] == 'en' for r in rows)} en); shared crawl: {len(crawl)} en-US/zh-CN pages\n")
+    results = {}
+    head = (f"{'configuration':<32} {'lang':<4} {'P':>5} {'R':>5} {'F1':>5} {'set text':>9} "
+            f"{'crawl text':>11} {'crawl empty':>11} {'docs/s/core':>11}")
+    print(head)
+    print("-" * len(head))
+    for name, p in configs(args.sweep).items():
+        s = score_set(p)
+        c = score_crawl(p, crawl) if crawl else {}
+        results[name] = {"params": dataclasses.asdict(p), "set": s, "crawl": c}
+        for lang in ("zh", "en"):
+            cl = c.get(lang, {})
+            crawl_txt = f"{cl['with_text']:.1%}" if cl else "-"
+            print(f"{name:<32} {lang:<4} {s[lang]['precision']:5.3f} {s[lang]['recall']:5.3f} {s[lang]['f1']:5.3f} "
+                  f"{s[lang]['with_text']:9.1%} {crawl_txt:>11} {cl.get('no_text', '-'):>11} "
+                  f"{c.get('docs_per_cpu_s', 0):11.1f}")
+    print("\n'set text' / 'crawl text': pages with >= 200 visible prose characters that yield text "
+          "(annotated set / whole crawl); 'crawl empty': crawl pages with no text at all")
+    for name, r in results.items():
+        modes = {lang: r["crawl"].get(lang, {}).get("modes") for lang in ("zh", "en")}
+        print(f"\n{name}: modes on the crawl {json.dumps(modes)}")
+        for lang in ("zh", "en"):
+            if r["set"][lang]["boilerplate_found"]:
+                print(f"  {lang} boilerplate found: " + "; ".join(r["set"][lang]["boilerplate_found"]))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, ensure_ascii=False))
+    return results
+
+
+if __name__ == "__main__":
+    main()
