@@ -4,12 +4,18 @@ Lines are removed, not pages, where that is the rule's nature: no terminal punct
 words, a word over 1,000 characters, "javascript", cookie/terms-of-use boilerplate. The page is dropped for
 "lorem ipsum", a curly bracket (code), or fewer than five sentences left. For Chinese, CJK sentence marks
 end lines and sentences, and words are characters.
+
+With ``filter_no_terminal_punct: true`` (C4's own setting) every line without final punctuation is removed
+before anything else looks at the page, so a later FineWeb stage can never see unpunctuated lines and its
+line-punctuation rule cannot fire, and the sentence count and ``{`` check see the text with its code lines
+gone. FineWeb's pipeline runs C4 with it off, and so does the default recipe (see pipelines/default.yaml).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from typing import ClassVar
 
 import pyarrow as pa
 
@@ -36,11 +42,15 @@ class C4Params(RuleParams):
     filter_curly_bracket: bool = True
     filter_policy: bool = True
 
+    ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {
+        "min_num_sentences": (-1, None), "min_words_per_line": (-1, None), "max_word_length": (-1, None)}
+
 
 @register
 class C4(RuleStep):
     name = "c4"
     Params = C4Params
+    codes = ("lorem_ipsum", "curly_bracket", "too_few_sentences")
     rewrites_text = True
     thresholds = {"c4_sentences": ("min_num_sentences",)}
     signals = [pa.field("c4_sentences", pa.int32()), pa.field("c4_lines_kept_frac", pa.float32())]

@@ -29,6 +29,7 @@ class FineWebParams(RuleParams):
 class FineWeb(RuleStep):
     name = "fineweb"
     Params = FineWebParams
+    codes = ("empty", "line_punct_ratio", "short_line_ratio", "char_dup_ratio", "list_ratio")
     thresholds = {"fw_line_punct_ratio": ("line_punct_thr",), "fw_short_line_ratio": ("short_line_thr",),
                   "fw_char_dup_ratio": ("char_duplicates_ratio",), "fw_list_ratio": ("new_line_ratio",)}
     signals = [pa.field(n, pa.float32()) for n in ("fw_line_punct_ratio", "fw_short_line_ratio", "fw_char_dup_ratio", "fw_list_ratio")]

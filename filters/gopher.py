@@ -57,6 +57,8 @@ F32, I32 = pa.float32(), pa.int32()
 class GopherQuality(RuleStep):
     name = "gopher_quality"
     Params = GopherQualityParams
+    codes = ("short_doc", "long_doc", "mean_word_len_low", "mean_word_len_high", "hash_ratio", "ellipsis_ratio", "bullet_lines",
+             "ellipsis_lines", "alpha_words", "stop_words", "han_ratio", "mean_line_chars")
     thresholds = {"gq_words": ("min_doc_words", "max_doc_words"), "gq_mean_word_len": ("min_avg_word_length", "max_avg_word_length"),
                   "gq_hash_ratio": ("max_symbol_word_ratio",), "gq_ellipsis_ratio": ("max_symbol_word_ratio",),
                   "gq_bullet_lines": ("max_bullet_lines_ratio",), "gq_ellipsis_lines": ("max_ellipsis_lines_ratio",),
@@ -212,6 +214,8 @@ def dup_ngram_chars(h: np.ndarray, csum: np.ndarray, n: int) -> int:
 class GopherRepetition(RuleStep):
     name = "gopher_repetition"
     Params = GopherRepetitionParams
+    codes = ("empty", "dup_para_frac", "dup_para_char_frac", "dup_line_frac", "dup_line_char_frac",
+             *(f"top_{n}_gram" for n in (2, 3, 4)), *(f"dup_{n}_gram" for n in range(5, 11)))
     thresholds = {"gr_dup_para_frac": ("dup_para_frac",), "gr_dup_para_char_frac": ("dup_para_char_frac",),
                   "gr_dup_line_frac": ("dup_line_frac",), "gr_dup_line_char_frac": ("dup_line_char_frac",),
                   **{f"gr_top{n}": (f"top_ngram_frac[{n - 2}]",) for n in (2, 3, 4)},

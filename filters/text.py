@@ -123,7 +123,8 @@ def is_symbol(word: str) -> bool:
 
 # --- Han character classes by legacy character set -------------------------------------------------------
 # GB2312 is the Simplified repertoire, Big5 the Traditional one: a character only GB2312 has (们, 书) is
-# Simplified, one only Big5 has (們, 書) Traditional, and one neither has is rare in any edited text. The
+# Simplified, one only Big5 has (們, 書) Traditional; one in neither's frequent block (GB2312 level 1, Big5's
+# 5,401 frequent characters) is rare, and edited text seldom puts two rare ones side by side. The
 # classes are built once per process from Python's codecs (~0.1 s), no data file.
 
 
@@ -148,13 +149,29 @@ def _class_of(pred) -> str:
     return "".join(ranges)
 
 
+def _frequent(c: str) -> bool:
+    """In GB2312's level 1 (the 3,755 most used Simplified characters, rows 16-55) or Big5's frequent
+    block (5,401 Traditional characters, A440-C67E)."""
+    try:
+        b = c.encode("gb2312")
+        if 0xB0 <= b[0] <= 0xD7:
+            return True
+    except UnicodeEncodeError:
+        pass
+    try:
+        b = c.encode("big5")
+        return 0xA440 <= (b[0] << 8 | b[1]) <= 0xC67E
+    except UnicodeEncodeError:
+        return False
+
+
 @lru_cache(maxsize=1)
 def han_classes() -> dict[str, re.Pattern]:
     gb = lambda c: _encodable(c, "gb2312")  # noqa: E731
     big5 = lambda c: _encodable(c, "big5")  # noqa: E731
     return {"simplified": re.compile(f"[{_class_of(lambda c: gb(c) and not big5(c))}]"),
             "traditional": re.compile(f"[{_class_of(lambda c: big5(c) and not gb(c))}]"),
-            "rare": _class_of(lambda c: not gb(c) and not big5(c))}
+            "rare": _class_of(lambda c: not _frequent(c))}
 
 
 def han_script(text: str) -> str | None:

@@ -127,6 +127,12 @@ def main() -> None:
         raw = extract(page)[0].encode("utf-8")
         add(f"mojibake-utf8-as-{codec}", raw.decode(codec, errors="replace"), url)
 
+    for path, (page, url) in [(p, pages[("zh-CN", p)]) for p in rng.sample(singles["zh-CN"], 12)]:
+        text = extract(page)[0]
+        if len(text) > 600:  # a page whose template decoded right and whose body did not (mixed charsets)
+            half = len(text) // 3
+            add("mojibake-partial-utf8-as-gbk", text[:half] + text[half:].encode("utf-8").decode("gbk", errors="replace"), url)
+
     import opencc
 
     cc = opencc.OpenCC("s2t")

@@ -157,3 +157,22 @@ def test_mixed_zh_en_and_giant_line():
 def test_overrides_are_validated():
     with pytest.raises(RecipeError, match=r"overrides\[zh\]: unknown parameter\(s\) \['min_words'\]"):
         parse({"stages": [{"gopher_quality": {"overrides": {"zh": {"min_words": 3}}}}]}, "r.yaml")
+
+
+def test_recipe_lets_fineweb_see_unpunctuated_lines():
+    """The default recipe runs C4 without its no-terminal-punctuation line filter (FineWeb's combination), so
+    FineWeb's line-punctuation rule can fire: on a real zh-CN help page that is a list of menu paths, and on
+    its English counterpart's style of page. With C4's own setting the lines are gone before FineWeb runs."""
+    import json
+
+    docs = [json.loads(x) for x in (ROOT / "bench/checkset/docs.jsonl").read_text(encoding="utf-8").split("\n") if x]
+    menu = next(d["text"] for d in docs if d["text"].startswith("Choose\nOpen context menu - choose (inserted fields)"))
+    steps = {s.stage_name: s for s in load(ROOT / "pipelines/default.yaml").build()}
+    after_c4 = run(steps["c4"], [menu], "zh")
+    assert after_c4.column("c4_flag")[0].as_py() is None
+    assert flags(steps["fineweb"], after_c4.column("text").to_pylist(), "zh") == ["fineweb.line_punct_ratio"]
+    english = "\n".join([f"Choose Insert - Fields - More Fields - tab {i}" for i in range(14)]
+                        + ["This page lists the ways to open the Fields dialog in a text document."])
+    c4_own = C4(C4.Params(filter_no_terminal_punct=True, min_num_sentences=-1))
+    assert flags(steps["fineweb"], run(c4_own, [english]).column("text").to_pylist()) == [None]  # the lines were gone
+    assert flags(steps["fineweb"], run(steps["c4"], [english]).column("text").to_pylist()) == ["fineweb.line_punct_ratio"]

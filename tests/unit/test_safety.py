@@ -97,3 +97,34 @@ def test_missing_blocklist_names_the_make_target(tmp_path, monkeypatch):
     step = Safety(SafetyParams(blocklists=["nosuchlist"]))
     with pytest.raises(FileNotFoundError, match="make models"):
         step.setup()
+
+
+def test_word_rule_needs_a_second_signal_co_occurrence():
+    """Without classifiers only co-occurrence confirms: one word repeated in an article (a health page's
+    "fat") is dense but not abuse; different list words side by side are."""
+    from corpus.safety.words import cooccur
+
+    health = " ".join(["Saturated fat raises cholesterol, and trans fat is worse than other fat in a diet."] * 20)
+    abuse = " ".join(["fuck this shit, you stupid bastard, fuck off"] * 5)
+    lex = Lexicon({"toxic": {"fat", "fuck", "shit", "bastard"}})
+    assert not cooccur(health, lex.find(health)["toxic"], 12, 3)
+    assert cooccur(abuse, lex.find(abuse)["toxic"], 12, 3)
+    assert cooccur("这个傻逼，你他妈的混蛋", Lexicon({"toxic": {"傻逼", "他妈的", "混蛋"}}).find("这个傻逼，你他妈的混蛋")["toxic"], 12, 3)
+
+
+@needs_models
+def test_real_article_dense_in_list_words_is_kept_without_a_second_signal():
+    """A real Wikipedia article (gensim's dump, in bench/checkset) that the density rule alone dropped: the
+    classifier scores it far below word_confirm_score and its list words never cluster, so it stays."""
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    docs = [json.loads(x) for x in (root / "bench/checkset/docs.jsonl").read_text(encoding="utf-8").split("\n") if x]
+    article = next(d["text"] for d in docs if d["text"].startswith("An android is a robot"))
+    step = Safety(SafetyParams())
+    step.setup()
+    row = {"url": "https://en.wikipedia.org/wiki/Android", "domain": "en.wikipedia.org", "lang": "en", "text": article}
+    out = step(pa.Table.from_pylist([row])).to_pylist()[0]
+    assert out["safety_toxic_words"] > 0.5  # the density rule alone would drop it
+    assert out["drop_reason"] is None and out["toxic_score"] < SafetyParams().word_confirm_score
