@@ -1,8 +1,26 @@
 """Every Ray call of the project lives here.
 
-Embedded mode (no address) starts a private local Ray bound to 127.0.0.1 with no dashboard, so neither
-the dashboard nor the job API (CVE-2023-48022) is reachable from outside. With an address (``--address``
-or ``RAY_ADDRESS``) we join an existing cluster; the output folder must then be on storage every node sees.
+Embedded mode (no address) starts a private Ray that listens on loopback only, with no dashboard or job API
+(CVE-2023-48022), and never joins a cluster it was not told about:
+
+- ``address="local"``: a ``ray_current_cluster`` file left in Ray's temp folder by any ``ray start`` (live
+  or long dead) is ignored, where a bare ``ray.init()`` would join that cluster or fail trying.
+- Ray turns a node address of 127.0.0.1 into the machine's routable address, and every server (GCS,
+  raylet, object manager, runtime-env agent, each worker's gRPC server) then listens on all interfaces. It
+  keeps loopback when it is not allowed to look for a routable address (what it does on macOS and
+  Windows), and then binds every server, agents included, to 127.0.0.1. ``_loopback_only`` asks for that
+  during ``ray.init``; the node's address is checked afterwards, so a Ray that ignores the request fails
+  the run instead of exposing it.
+- Local users can still reach loopback ports, so the instance requires a token: a fresh random one per
+  process, passed to Ray's processes in their environment (readable by this user only, never on a command
+  line, never written to a file), instead of Ray's default of creating a world-readable ~/.ray/auth_token.
+- Ray's temp folder (logs, sockets, spilled objects) goes under a folder only this user can enter; Ray
+  makes its own folders world-writable.
+
+With an address (``--address`` or ``RAY_ADDRESS``) we join an existing cluster; the output folder must then
+be on storage every node sees. The cluster's auth mode is read from the cluster itself (a probe without a
+token: refused means it wants one), so ``RAY_AUTH_MODE`` need not be set, and any failure to join is one
+line that says why and what to do.
 
 Shards are processed by a pool of long-lived actors: a model is loaded once per actor, a shard streams
 through all per-document stages inside one actor (no object-store round trips per stage), and output
@@ -11,39 +29,228 @@ file names come from shard names, so scheduling order never changes the bytes wr
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
+import stat
+import sys
+import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pyarrow as pa
 import ray
 
 from corpus import shard as shard_mod
+from corpus import signals
+from corpus.errors import UserError
 from corpus.recipe import Recipe
+
+LOOPBACK = "127.0.0.1"
+AUTH_ENV = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")
+_saved_env: dict[str, str | None] | None = None  # what init() replaced, restored by shutdown()
+
+
+class ClusterError(UserError):
+    """Ray cannot be started or joined as asked: a wrong address, nothing listening there, a token the
+    cluster refuses. A configuration problem the user fixes: one line, exit 2."""
 
 
 def init(address: str | None = None, num_cpus: int | None = None) -> str:
     """Start or join Ray; returns a short description for the log. Reuses a session already initialised."""
+    global _saved_env
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if ray.is_initialized():
         return "existing Ray session"
     address = address or os.environ.get("RAY_ADDRESS") or None
-    if address:
-        ray.init(address=address, log_to_driver=True, logging_level="WARNING")
-        return f"Ray cluster at {address}"
-    ray.init(
-        num_cpus=num_cpus or os.cpu_count(),
-        include_dashboard=False,
-        _node_ip_address="127.0.0.1",
-        logging_level="WARNING",
-        log_to_driver=True,
-    )
-    return "embedded local Ray (127.0.0.1, no dashboard)"
+    if _saved_env is None:  # both paths set the auth variables; shutdown() puts the user's back
+        _saved_env = {k: os.environ.get(k) for k in AUTH_ENV}
+    where = _join(address) if address else _start_embedded(num_cpus)
+    signals.install()  # after ray.init, which replaces the SIGTERM handler with sys.exit(15)
+    return where
 
 
 def shutdown() -> None:
+    global _saved_env
     if ray.is_initialized():
         ray.shutdown()
+    if _saved_env is not None:  # the embedded token dies with the instance; a later init starts clean
+        for key, value in _saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _saved_env = None
+        _reload_auth_config()
+
+
+def _reload_auth_config() -> None:
+    """Make this process see RAY_AUTH_MODE / RAY_AUTH_TOKEN as they are now (Ray caches both at import)."""
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
+def _start_embedded(num_cpus: int | None) -> str:
+    from ray._private.authentication.authentication_token_generator import generate_new_authentication_token
+
+    # token auth even if the user's environment turns it off: loopback is reachable by every local user
+    os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=generate_new_authentication_token())
+    _reload_auth_config()
+    with _loopback_only():
+        ray.init(
+            address="local",
+            num_cpus=num_cpus or os.cpu_count(),
+            include_dashboard=False,
+            _node_ip_address=LOOPBACK,
+            _temp_dir=str(private_temp_dir() / "ray"),
+            logging_level="WARNING",
+            log_to_driver=True,
+        )
+    node_ip = ray._private.worker.global_worker.node.node_ip_address
+    if node_ip != LOOPBACK:
+        shutdown()
+        raise RuntimeError(f"this Ray ({ray.__version__}) put the embedded node on {node_ip}, so it would listen on "
+                           f"all interfaces; refusing to run. Pin ray to the version in pyproject.toml")
+    return "embedded local Ray (127.0.0.1 only, token auth, no dashboard)"
+
+
+@contextlib.contextmanager
+def _loopback_only() -> Iterator[None]:
+    """While Ray starts, keep it from replacing 127.0.0.1 with the routable address (see the module doc).
+    ENABLE_RAY_CLUSTER is the switch Ray itself reads in ``get_node_ip_address``; it is restored at once."""
+    constants = ray._private.ray_constants
+    before = constants.ENABLE_RAY_CLUSTER
+    constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        constants.ENABLE_RAY_CLUSTER = before
+
+
+def private_temp_dir() -> Path:
+    """``<tmp>/corpus-ray-<uid>``, mode 0700 and ours: Ray's own folders inside it are world-writable, so
+    this one is what keeps other users out of the logs, sockets and spilled objects. ``<tmp>`` is Ray's
+    (RAY_TMPDIR, then TMPDIR, then /tmp), kept short because Ray's socket paths must fit in 107 bytes."""
+    from ray._common.utils import get_default_system_temp_dir
+
+    path = Path(get_default_system_temp_dir()) / f"corpus-ray-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        st = path.lstat()
+    except OSError as exc:
+        raise ClusterError(f"cannot create Ray's temp folder {path}: {exc.strerror}; set RAY_TMPDIR to a folder you own") from None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        # someone else made it (or a symlink): never use it; a fresh private folder instead
+        return Path(tempfile.mkdtemp(prefix="corpus-ray-", dir=get_default_system_temp_dir()))
+    if st.st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def _join(address: str) -> str:
+    """Connect to the cluster at ``address``; every failure becomes one ClusterError line."""
+    note = ""
+    if "://" not in address and address != "auto":  # host:port: check it and read its auth mode first
+        _check_reachable(address)
+        note = _match_auth_mode(address)
+    try:
+        ray.init(address=address, log_to_driver=True, logging_level="WARNING")
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+        raise ClusterError(f"cannot join the Ray cluster at {address}: {_last_line(exc)}") from None
+    return f"Ray cluster at {address}{note}"
+
+
+def _check_reachable(address: str) -> None:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ClusterError(f"--address {address!r} is not host:port (e.g. 10.0.0.5:6379, the head's `ray start --head --port`)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ClusterError(f"nothing answers at {address} ({exc.strerror or exc}): check the address and port, and that "
+                           f"`ray start --head` is running there") from None
+
+
+def _match_auth_mode(address: str) -> str:
+    """Set this process's auth mode to the cluster's, which a driver must match (a token-mode driver on a
+    cluster without auth loses its actors; the reverse is refused). Ray only reads the mode from the local
+    environment (RAY_AUTH_MODE) and, for an explicit address, never enables it on its own, so a default
+    ``ray start --head`` on a machine with a ~/.ray/auth_token (token mode) was unreachable without
+    RAY_AUTH_MODE=token. Asking the cluster removes the guess. Returns a note for the log."""
+    from ray._raylet import AuthenticationTokenLoader
+
+    os.environ["RAY_AUTH_MODE"] = "disabled"
+    _reload_auth_config()
+    error = _probe(address)
+    if error is None:
+        return " (no auth token required)"
+    if not isinstance(error, ray.exceptions.AuthenticationError):
+        raise ClusterError(f"cannot join the Ray cluster at {address}: {_last_line(error)}")
+    if not AuthenticationTokenLoader.instance().has_token(ignore_auth_mode=True):
+        raise ClusterError(f"the Ray cluster at {address} uses token auth (RAY_AUTH_MODE=token) and no token was found "
+                           f"here: copy the head node's ~/.ray/auth_token to this machine, or set RAY_AUTH_TOKEN or "
+                           f"RAY_AUTH_TOKEN_PATH")
+    os.environ["RAY_AUTH_MODE"] = "token"
+    _reload_auth_config()
+    error = _probe(address)
+    if isinstance(error, ray.exceptions.AuthenticationError):
+        raise ClusterError(f"the Ray cluster at {address} uses token auth (RAY_AUTH_MODE=token) and refused the token "
+                           f"from {_token_source()}: use the head node's token (its ~/.ray/auth_token) via RAY_AUTH_TOKEN "
+                           f"or RAY_AUTH_TOKEN_PATH")
+    if error is not None:
+        raise ClusterError(f"cannot join the Ray cluster at {address}: {_last_line(error)}")
+    return f" (token auth, {_tighten_token_file()})"
+
+
+def _probe(address: str) -> Exception | None:
+    """One GCS handshake with the current auth settings: None if accepted, else the error. Ray's C++
+    client logs each refusal to stderr; that noise is swallowed, the caller words the outcome."""
+    from ray._raylet import GcsClient
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                GcsClient(address)
+            except Exception as exc:  # AuthenticationError, RpcError, ...: the caller decides
+                return exc
+            return None
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _token_source() -> str:
+    if os.environ.get("RAY_AUTH_TOKEN"):
+        return "RAY_AUTH_TOKEN"
+    return os.environ.get("RAY_AUTH_TOKEN_PATH") or str(Path.home() / ".ray" / "auth_token")
+
+
+def _tighten_token_file() -> str:
+    """Ray writes ~/.ray/auth_token readable by every local user; a token is a password, so make it 0600
+    when it is ours and is the token in use. Returns where the token came from, for the log."""
+    source = _token_source()
+    path = Path(source)
+    if source == "RAY_AUTH_TOKEN" or not path.is_file():
+        return f"token from {source}"
+    try:
+        st = path.stat()
+        if st.st_uid == os.getuid() and st.st_mode & 0o077:
+            path.chmod(0o600)
+            return f"token from {path}, now readable by you only"
+    except OSError:
+        pass
+    return f"token from {path}"
+
+
+def _last_line(exc: BaseException) -> str:
+    """The useful part of a Ray error: its last non-empty line (Ray appends tracebacks and advice)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return (lines[-1] if lines else type(exc).__name__)[:500]
 
 
 @ray.remote

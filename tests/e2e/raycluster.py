@@ -2,11 +2,16 @@
 
 `ray stop` would also kill the test session's embedded Ray, so the cluster gets its own temp dir and is
 stopped by killing exactly the processes that carry that dir, and their children.
+
+Its environment is explicit: by default token auth with a token of its own (so nothing depends on a
+~/.ray/auth_token left by something else); `Cluster(environ=clean_env(HOME=...))` is a plain `ray start` as a
+user would type it, whose auth mode Ray decides from that HOME's ~/.ray/auth_token.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -24,16 +29,24 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def env() -> dict:
-    e = dict(os.environ)
-    e.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="token")  # `ray start --address` needs the mode spelled out
-    e.pop("RAY_ADDRESS", None)
+def clean_env(**extra: str) -> dict:
+    """This process's environment without any Ray address or auth setting (the test session's embedded
+    Ray puts its own token in os.environ), plus ``extra``."""
+    e = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")}
+    e.update(RAY_USAGE_STATS_ENABLED="0", **extra)
     return e
 
 
+def token_env() -> dict:
+    """Token auth with a fresh token: what a secured cluster and the drivers that join it share."""
+    return clean_env(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
+
+
 class Cluster:
-    def __init__(self, nodes: int = 2, cpus_per_node: int = 1) -> None:
-        self.temp = tempfile.mkdtemp(prefix="rc", dir="/tmp")  # short: Ray's socket paths must fit 107 bytes
+    def __init__(self, nodes: int = 2, cpus_per_node: int = 1, environ: dict | None = None, temp: str | None = None) -> None:
+        self.env = environ if environ is not None else token_env()  # drivers that join run with self.env
+        # short: Ray's socket paths must fit 107 bytes
+        self.temp = temp or tempfile.mkdtemp(prefix="rc", dir="/tmp")
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         common = ["--num-cpus", str(cpus_per_node), "--object-store-memory", str(200 * 2**20), "--disable-usage-stats"]
@@ -43,7 +56,7 @@ class Cluster:
             self._ray("start", f"--address={self.address}", *common)
 
     def _ray(self, *args: str) -> None:
-        proc = subprocess.run([str(BIN / "ray"), *args], env=env(), capture_output=True, text=True, timeout=120)
+        proc = subprocess.run([str(BIN / "ray"), *args], env=self.env, capture_output=True, text=True, timeout=120)
         if proc.returncode:
             self.stop()
             raise RuntimeError(f"ray {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from raycluster import Cluster, env
+from raycluster import Cluster
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cluster]
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,8 +21,8 @@ def cluster():
     c.stop()
 
 
-def corpus_run(*args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
-    e = env()
+def corpus_run(cluster: Cluster, *args: str, extra_env: dict | None = None) -> subprocess.CompletedProcess:
+    e = dict(cluster.env)  # the cluster's token (an embedded run ignores it and makes its own)
     e.update(extra_env or {})
     proc = subprocess.run([CORPUS, "run", str(ROOT / "pipelines/default.yaml"), *args], env=e,
                           capture_output=True, text=True, timeout=600, cwd=ROOT)
@@ -32,8 +32,8 @@ def corpus_run(*args: str, extra_env: dict | None = None) -> subprocess.Complete
 
 def test_cluster_run_is_byte_identical_to_local(cluster, sample_dir, tmp_path):
     local, remote = tmp_path / "local", tmp_path / "cluster"
-    corpus_run("--input", str(sample_dir / "*"), "--output", str(local))
-    proc = corpus_run("--input", str(sample_dir / "*"), "--output", str(remote), "--address", cluster.address)
+    corpus_run(cluster, "--input", str(sample_dir / "*"), "--output", str(local))
+    proc = corpus_run(cluster, "--input", str(sample_dir / "*"), "--output", str(remote), "--address", cluster.address)
     assert f"Ray cluster at {cluster.address}" in proc.stderr
     for sink in ("data", "rejected", "quarantine"):
         a = sorted((local / sink).glob("*.parquet"))
@@ -50,6 +50,6 @@ def test_cluster_run_is_byte_identical_to_local(cluster, sample_dir, tmp_path):
 
 
 def test_ray_address_environment_variable(cluster, sample_dir, tmp_path):
-    proc = corpus_run("--input", str(sample_dir / "sample-dump.jsonl.gz"), "--output", str(tmp_path / "o"),
+    proc = corpus_run(cluster, "--input", str(sample_dir / "sample-dump.jsonl.gz"), "--output", str(tmp_path / "o"),
                       extra_env={"RAY_ADDRESS": cluster.address})
     assert "Ray cluster at" in proc.stderr
