@@ -152,6 +152,12 @@ def main() -> None:
     from quality_bench import main as run_quality_bench
 
     result["perplexity"] = run_quality_bench(OUT / "ours" / "data", result["rules"]["extract_ms_per_doc"])
+    # issue 19: extraction on the annotated zh/en set, and drop precision per reason on the labelled check set
+    # (each against the previous recipe), as their own processes: they parse their own arguments
+    for script, name in (("extract_bench.py", "extraction"), ("checkset_bench.py", "checkset")):
+        print(f"\n== {name} ==", flush=True)
+        subprocess.run([sys.executable, str(ROOT / "bench" / script), "--json", str(OUT / f"{name}.json")], check=True)
+        result[name] = json.loads((OUT / f"{name}.json").read_text())
     (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
 
 
