@@ -43,7 +43,7 @@ import re
 import signal
 import threading
 import time
-from typing import ClassVar
+from typing import Any, Callable, ClassVar, TypeVar
 
 import pyarrow as pa
 import trafilatura
@@ -57,6 +57,7 @@ from filters.charset import decode, looks_binary
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
 VISIBLE_KEEP_CHARS = 2000  # what extract_visible keeps of a page that yielded nothing
 MODES = ("precision", "balanced", "recall")
+T = TypeVar("T")
 
 
 def html_title(page: str) -> str | None:
@@ -188,29 +189,47 @@ class Guard:
         return None
 
     def _on_alarm(self, signum, frame) -> None:
+        if not self.armed:  # a late alarm after the page finished: nothing to bound any more
+            return
         self.expired = self._over()
         if self.expired:
             raise _Expired()
         signal.setitimer(signal.ITIMER_REAL, max(self._left(), 0.001))
 
-    def __enter__(self) -> Guard:
-        self.expired: str | None = None
-        self.cpu0, self.wall0 = time.thread_time(), time.monotonic()
-        if self.timer:
-            self.old = signal.signal(signal.SIGALRM, self._on_alarm)
-            signal.setitimer(signal.ITIMER_REAL, max(self._left(), 0.001))
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def _disarm(self, old: Any) -> None:
+        self.armed = False  # first: from here on the handler cannot raise
         if self.timer:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.old)
-        if exc_type is not None and not issubclass(exc_type, _Expired):
-            return False
+            if old is not None:
+                signal.signal(signal.SIGALRM, old)
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` under the budget; raises ExtractBudgetExceeded when it is spent, whatever ``fn`` caught.
+
+        The timer's exception can surface anywhere, even inside the cleanup below, so the whole call sits in
+        one outer ``except _Expired``; the handler raises only while armed and re-arms only when it does not
+        raise, so once it has raised no further alarm can come."""
+        self.expired: str | None = None
+        self.armed = False
+        self.cpu0, self.wall0 = time.thread_time(), time.monotonic()
+        old = None
+        try:
+            try:
+                if self.timer:
+                    old = signal.signal(signal.SIGALRM, self._on_alarm)
+                    self.armed = True
+                    signal.setitimer(signal.ITIMER_REAL, max(self._left(), 0.001))
+                result = fn(*args)
+            finally:
+                self._disarm(old)
+        except _Expired:
+            self._disarm(old)
+            raise ExtractBudgetExceeded(self.expired or "page over its budget") from None
+        # also when the library swallowed the timer's exception, or when no timer could run (not main thread)
         why = self.expired or (self._over() if (self.cpu_s > 0 or self.wall_s > 0) else None)
-        if why:  # also when trafilatura swallowed the timer's exception with a bare except
-            raise ExtractBudgetExceeded(why) from None
-        return False
+        if why:
+            raise ExtractBudgetExceeded(why)
+        return result
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -345,8 +364,7 @@ class Extract(Step):
                 reasons[i] = "extract.binary_payload"
                 continue
             page, _ = decode(data, charset[i])
-            with guard:
-                got = extract_page(page, urls[i], p)
+            got = guard.run(extract_page, page, urls[i], p)
             chars_cut[i], nodes_cut[i] = got.chars_removed, got.nodes_removed
             if not (got.text or "").strip():
                 reasons[i] = "extract.no_content"

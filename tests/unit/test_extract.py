@@ -127,8 +127,8 @@ def test_guard_cannot_be_swallowed_by_except_exception():
                 pass
 
     with pytest.raises(ExtractBudgetExceeded, match="CPU"):
-        with Guard(0.05, 0):
-            stubborn()
+        Guard(0.05, 0).run(stubborn)
+    assert Guard(5, 10).run(sum, range(10)) == 45
 
 
 def test_guard_outside_the_main_thread_still_quarantines(crawl):
