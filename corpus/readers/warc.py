@@ -19,7 +19,6 @@ from typing import Iterator
 
 import pyarrow as pa
 from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
-from warcio.statusandheaders import StatusAndHeadersParser
 
 from corpus.readers import Damage, RowBuffer
 from corpus.readers.warcframe import Framer, Gap, Record
@@ -28,7 +27,6 @@ from corpus.recipe import ReadParams
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTTP_SCHEMES = ("http:", "https:")
-_HTTP = StatusAndHeadersParser(["HTTP/1.0", "HTTP/1.1"], True)
 _HEAD_ROOM = 1 << 20  # block bytes kept beyond the payload cap, for HTTP headers and chunk framing
 
 
@@ -87,14 +85,12 @@ def _add_record(rec: Record, cap: int, buf: RowBuffer) -> None:
     if not url or not url.startswith(_HTTP_SCHEMES) or h.length == 0:  # e.g. dns:, not a web page
         buf.add(url=url, date=date, payload=b"", ident=ident, reason="read.not_http")
         return
-    stream = io.BytesIO(rec.block)
-    try:
-        http = _HTTP.parse(stream)
-    except Exception:  # noqa: BLE001 - any unparsable status line or header block is the same verdict
+    http = http_head(rec.block)
+    if http is None:  # no HTTP/1.x status line: not a response we can read
         buf.add(url=url, date=date, payload=b"", ident=ident, reason="read.bad_http")
         return
-    status = http.get_statuscode() or ""
-    ctype = (http.get_header("Content-Type") or "").lower()
+    status, headers, body_at = http
+    ctype = (headers.get("content-type") or "").lower()
     if not status.startswith("2"):
         buf.add(url=url, date=date, payload=b"", ident=ident, reason="read.http_status")
         return
@@ -102,7 +98,7 @@ def _add_record(rec: Record, cap: int, buf: RowBuffer) -> None:
         buf.add(url=url, date=date, payload=b"", ident=ident, reason="read.non_html")
         return
     try:
-        data = _content(http, stream, cap) if rec.complete else b""
+        data = _content(headers, io.BytesIO(rec.block[body_at:]), cap) if rec.complete else b""
     except Exception:  # noqa: BLE001 - a body its own Content-Encoding / chunking cannot undo is not a page
         buf.add(url=url, date=date, payload=b"", ident=ident, reason="read.bad_encoding")
         return
@@ -112,13 +108,56 @@ def _add_record(rec: Record, cap: int, buf: RowBuffer) -> None:
     buf.add(url=url, date=date, payload=data, html=data, charset=http_charset(ctype))
 
 
-def _content(http, stream: io.BytesIO, cap: int) -> bytes:
+def _line(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("iso-8859-1")
+
+
+def http_head(block: bytes) -> tuple[str, dict[str, str], int] | None:
+    """(status code, headers by lower-case name (first wins), body offset) of an HTTP/1.x response block.
+
+    The same reading as warcio's ``StatusAndHeadersParser`` (lines end in LF or CRLF, continuation lines, a line
+    without a colon ignored, the head ends at the first empty line or the end of the block), without its
+    per-line stream reads: this runs once per response record."""
+    end = len(block)
+    pos = block.find(b"\n")
+    first = _line(block[: end if pos < 0 else pos]).rstrip()
+    if not first:
+        return None if pos < 0 and not block else ("", {}, end if pos < 0 else pos + 1)
+    if not first.startswith(("HTTP/1.0", "HTTP/1.1")):
+        return None
+    status = first[8:].strip().split(" ", 1)[0]
+    headers: dict[str, str] = {}
+    last: str | None = None  # the header a continuation line extends (only if it was the first of its name)
+    while pos >= 0:
+        start = pos + 1
+        pos = block.find(b"\n", start)
+        line = _line(block[start : end if pos < 0 else pos]).rstrip()
+        if not line:
+            return status, headers, end if pos < 0 else pos + 1
+        if line[0] in " \t":
+            if last is not None:
+                headers[last] += line
+            continue
+        name, sep, value = line.partition(":")
+        last = None
+        if sep:
+            key = name.rstrip(" \t").lower()
+            if key not in headers:
+                headers[key] = value.lstrip()
+                last = key
+    return status, headers, end
+
+
+def _content(headers: dict[str, str], stream: io.BytesIO, cap: int) -> bytes:
     """The HTTP payload with transfer and content coding removed, at most ``cap + 1`` bytes (as warcio's
     ``content_stream``: an unknown coding, or data that is not compressed at all, is passed through)."""
-    encoding = (http.get_header("content-encoding") or "").lower() or None
+    encoding = (headers.get("content-encoding") or "").lower() or None
     if encoding not in BufferedReader.get_supported_decompressors():
         encoding = None
-    if http.get_header("transfer-encoding") == "chunked":
+    if headers.get("transfer-encoding") == "chunked":
         body = ChunkedDataReader(stream, decomp_type=encoding)
     elif encoding:
         body = BufferedReader(stream, decomp_type=encoding)

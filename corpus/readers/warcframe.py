@@ -37,7 +37,8 @@ _WS = b"\r\n"
 _PROBE = 1 << 16  # compressed bytes tried when checking that a gzip candidate starts a record
 
 _WARC_VERSION = re.compile(rb"WARC/\d+\.\d+")
-_CTRL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)|(?<!\r)\n")
+_WARC_VERSION_STR = re.compile(r"WARC/\d+\.\d+")
+_CTRL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # searched with the CRLF line breaks taken out
 _UNIQUE = frozenset({"warc-type", "warc-record-id", "warc-date", "content-length", "warc-target-uri", "warc-block-digest"})
 _ARC_LINE = re.compile(rb"([A-Za-z][A-Za-z0-9+.\-]*:\S*) (\S+) (\d{12,14}) (\S*)(?: \S+)* (\d+)")
 # a candidate record start after a newline: cheap to find, confirmed by parsing the whole header
@@ -259,24 +260,28 @@ def _decode(line: bytes) -> str:
 
 def parse_warc_header(raw: bytes) -> dict[str, str] | None:
     """Header fields of a ``WARC/x.y`` header block (without its blank line), or None if it is not one."""
-    if _CTRL.search(raw):  # a header is text: NULs, stray CR/LF or other controls mean damage or junk
+    if _CTRL.search(raw.replace(b"\r\n", b"")):  # a header is text: NULs, stray CR/LF, controls mean damage
         return None
-    lines = raw.split(b"\r\n")
-    if not _WARC_VERSION.fullmatch(lines[0]):
+    try:
+        lines = raw.decode("utf-8").split("\r\n")
+    except UnicodeDecodeError:  # as warcio: each line UTF-8 if it can be, else Latin-1
+        lines = [_decode(line) for line in raw.split(b"\r\n")]
+    if not _WARC_VERSION_STR.fullmatch(lines[0]):
         return None
     fields: dict[str, str] = {}
     last = None
     for line in lines[1:]:
-        if line[:1] in (b" ", b"\t") and last is not None:
-            fields[last] += " " + _decode(line.strip())
+        if line[:1] in (" ", "\t") and last is not None:
+            fields[last] += " " + line.strip()
             continue
-        name, sep, value = line.partition(b":")
-        if not sep or not name.strip() or b" " in name.strip():
+        name, sep, value = line.partition(":")
+        name = name.strip().lower()
+        if not sep or not name or " " in name:
             return None
-        last = _decode(name.strip()).lower()
-        if last in fields and last in _UNIQUE:  # two records' headers run together
+        if name in fields and name in _UNIQUE:  # two records' headers run together
             return None
-        fields[last] = _decode(value.strip())
+        fields[name] = value.strip()
+        last = name
     return fields
 
 
@@ -304,9 +309,25 @@ def parse_arc_line(line: bytes) -> dict[str, str] | None:
 _DIGESTS = {"sha1": 20, "sha256": 32, "sha512": 64, "md5": 16}
 
 
+_B32_CHARS = re.compile(r"[A-Za-z2-7]+")
+_B32 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567abcdefghijklmnopqrstuvwxyz", "0123456789abcdefghijklmnopqrstuv0123456789abcdefghijklmnop")
+
+
+def _b32(v: str, size: int) -> bytes | None:
+    """RFC 4648 base32 through ``int`` (C speed; ``base64.b32decode`` is pure Python and this runs per record)."""
+    body = v.rstrip("=")
+    bits = len(body) * 5
+    if bits < size * 8 or bits - size * 8 >= 5 or not _B32_CHARS.fullmatch(body):
+        return None
+    return (int(body.translate(_B32), 32) >> (bits - size * 8)).to_bytes(size, "big")
+
+
 def _digest_bytes(value: str, size: int) -> bytes | None:
     """A digest value in base32 (WARC's usual), hex or base64."""
     v = value.strip()
+    out = _b32(v, size)
+    if out is not None:
+        return out
     for decode in (
         lambda s: base64.b32decode(s.upper() + "=" * (-len(s) % 8)),
         lambda s: bytes.fromhex(s),
@@ -471,7 +492,7 @@ class Framer:
             off, length = m.start, n
             what = f"{n} bytes at offset {g0} inside the gzip member that belong to no record (starting {head[:24]!r})"
         if hdr is not None:
-            then = f"resumed at the next record (byte {g0 + n})" if not self.gz else f"resumed at the next record in the member"
+            then = f"resumed at the next record (byte {g0 + n})" if not self.gz else "resumed at the next record in the member"
         elif self.gz:
             then = "resumed at the next gzip member"
         elif head[:5] == b"WARC/"[: len(head[:5])] or self.fmt == "arc":  # a header (or its first bytes) at the end
