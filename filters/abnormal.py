@@ -6,7 +6,7 @@ over-long lines with no break.
 Garbled runs are what a wrong decoding leaves when it does not produce U+FFFD: UTF-8 read as cp1252 or
 Latin-1 gives runs of Latin-1 letters and symbols ("ä½ å¥½" for 你好), UTF-8 read as GBK or Big5 gives
 runs of rare Han characters, box-drawing characters and private-use code points ("鐐瑰嚮鑿滃崟"). A Han
-character is rare outside GB2312's level 1 and Big5's frequent block (``filters.text.han_classes``): edited
+character is rare outside GB2312's level 1 and Big5's frequent block (``corpus.textunits.han_classes``): edited
 Simplified and Traditional text seldom puts two side by side (People's Daily: at most 0.3% of a page),
 while wrongly decoded Chinese is 55-80% such runs.
 """
@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from corpus.registry import register
 from filters.rule_step import RuleParams, RuleStep
-from filters.text import han_classes
+from corpus.textunits import han_classes
 
 # replacement character, private-use areas, and noncharacters: what broken decoding leaves behind
 _BAD = re.compile("[\ufffd\ue000-\uf8ff\ufdd0-\ufdef\ufffe\uffff\U000f0000-\U0010ffff]")

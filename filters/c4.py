@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from corpus.registry import register
 from filters.rule_step import RuleParams, RuleStep
-from filters.text import is_cjk_lang, sentence_count, words
+from corpus.textunits import is_cjk_lang, sentence_count, words
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_EN = (".", "?", "!", '"', "'")

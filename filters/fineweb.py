@@ -10,7 +10,7 @@ import pyarrow as pa
 from corpus.registry import register
 from filters.gopher import duplicates
 from filters.rule_step import RuleParams, RuleStep
-from filters.text import words
+from corpus.textunits import words
 
 STOP_CHARS = tuple(".!?。！？．｡‼‽⁇⁈⁉।॥؟۔")
 

@@ -114,7 +114,7 @@ class Format(Step):
         if "zh_script" in table.column_names:
             scripts = table.column("zh_script").to_pylist()
         else:
-            from filters.text import han_script
+            from corpus.textunits import han_script
 
             langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * len(texts)
             scripts = [han_script(t) if lang == "zh" else None for t, lang in zip(texts, langs)]

@@ -31,7 +31,7 @@ import pyarrow as pa
 
 from corpus.registry import register
 from filters.rule_step import RuleParams, RuleStep
-from filters.text import STOP_WORDS, han_count, is_cjk_lang, is_symbol, words
+from corpus.textunits import STOP_WORDS, han_count, is_cjk_lang, is_symbol, words
 
 
 @dataclasses.dataclass

@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from corpus.registry import register
 from corpus.step import Step, mark, set_column
-from filters.text import han_count, han_script
+from corpus.textunits import han_count, han_script
 
 _LETTER = re.compile(r"[^\W\d_]")
 _KANA_HANGUL = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uac00-\ud7af]")

@@ -115,7 +115,7 @@ class Safety(Step):
         self.models = {name: fasttext_clf.load(model_path(f), "make models") for name, f in self.params.models.items()}
 
     def __call__(self, table: pa.Table) -> pa.Table:
-        from corpus.dedup.minhash import tokens
+        from corpus.textunits import tokens
         from corpus.quality.fasttext_clf import features, scores
         from corpus.safety.words import cooccur, word_rule
 

@@ -20,9 +20,8 @@ from urllib.parse import urlsplit
 import numpy as np
 import xxhash
 
-from filters.text import _HAN_CLASS
+from corpus.textunits import tokens
 
-_TOKEN = re.compile(f"[{_HAN_CLASS}]|[^\\W_{_HAN_CLASS}]+")
 _DIGITS = re.compile(r"\d")
 _SPACE = re.compile(r"\s+")
 _CHUNK = 1 << 16  # shingles per permutation matrix: 64K x 128 x 4 bytes = 32 MB
@@ -54,10 +53,6 @@ def permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
     a, b = MinHash(num_perm=num_perm, seed=seed, scheme="affine32").permutations
     return a.astype(np.uint32), b.astype(np.uint32)
-
-
-def tokens(text: str) -> list[str]:
-    return _TOKEN.findall(text.lower())
 
 
 def shingle_hashes(text: str, n: int) -> np.ndarray:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 
-from corpus.dedup.minhash import tokens
+from corpus.textunits import tokens
 
 CUTS = {"code": 0.3, "maths": 0.3, "knowledge": 0.2}
 

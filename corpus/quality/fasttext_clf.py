@@ -18,11 +18,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.dedup.minhash import _HAN_CLASS
+from corpus.textunits import HAN_CLASS
 from corpus.errors import UserError
 
 MAX_TOKENS = 1500
-_UNIT = re.compile(f"[{_HAN_CLASS}]|[^\\W_{_HAN_CLASS}]+|[^\\w\\s]|\\n")
+_UNIT = re.compile(f"[{HAN_CLASS}]|[^\\W_{HAN_CLASS}]+|[^\\w\\s]|\\n")
 POSITIVE, NEGATIVE = "__label__1", "__label__0"
 TRAIN_ARGS = {"epoch": 10, "lr": 0.2, "wordNgrams": 2, "dim": 32, "bucket": 100_000, "minCount": 2, "thread": 1, "seed": 1}
 

@@ -30,7 +30,7 @@ WIKI = "gensim/test/test_data/enwiki-latest-pages-articles1.xml-p000000010p00003
 
 
 def units(text: str) -> str:
-    from corpus.dedup.minhash import tokens
+    from corpus.textunits import tokens
 
     return " ".join(tokens(text))
 

@@ -25,7 +25,7 @@ import random
 import re
 from pathlib import Path
 
-from corpus.dedup.minhash import tokens
+from corpus.textunits import tokens
 
 FLUENCY_HELD_OUT = ("repeated", "cut_off")
 AD_HELD_OUT = ("loan", "app", "zh_loan", "zh_app")

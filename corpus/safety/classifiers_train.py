@@ -20,7 +20,7 @@ MODELS = {"porn": "safety-porn.bin", "toxic": "safety-toxic.bin"}
 def sample_report(category: str, model, lists: dict[str, set[str]]) -> dict:
     """Precision/recall on the human-checked sample, for the model (at 0.5 and at the default cut) and, on the same texts, the
     default recipe's word-list rule and the teacher (English only: it knows no Chinese)."""
-    from corpus.dedup.minhash import tokens
+    from corpus.textunits import tokens
     from corpus.safety.words import Lexicon, word_rule
     from filters.safety import SafetyParams
 

@@ -11,7 +11,7 @@ from filters.abnormal import Abnormal
 from filters.c4 import C4
 from filters.fineweb import FineWeb
 from filters.gopher import GopherQuality, GopherRepetition, dup_ngram_chars, ngram_hashes, top_ngram_chars
-from filters.text import sentence_count, words
+from corpus.textunits import sentence_count, words
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ["abnormal", "gopher_repetition", "gopher_quality", "c4", "fineweb"]

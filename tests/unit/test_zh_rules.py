@@ -20,7 +20,7 @@ from corpus.sample import chinese_sentences
 from filters.abnormal import Abnormal, garbled_chars
 from filters.gopher import GopherQuality, GopherRepetition
 from filters.langid import LangId
-from filters.text import han_count, han_script
+from corpus.textunits import han_count, han_script
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ["abnormal", "gopher_repetition", "gopher_quality", "c4", "fineweb"]

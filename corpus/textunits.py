@@ -30,9 +30,9 @@ _INFIX = re.compile(
     r"|(?<=[a-z])(\.)(?=[A-Z])"  # oCell.Formula
 )
 _SPECIAL = {"cannot": ["can", "not"], "Cannot": ["Can", "not"]}
-_HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"  # CJK ideographs, ext. A-F, compatibility
-_HAN = re.compile(f"[{_HAN_CLASS}]")
-_HAN_OR_OTHER = re.compile(f"[{_HAN_CLASS}]|[^{_HAN_CLASS}]+")
+HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"  # CJK ideographs, ext. A-F, compatibility
+_HAN = re.compile(f"[{HAN_CLASS}]")
+_HAN_OR_OTHER = re.compile(f"[{HAN_CLASS}]|[^{HAN_CLASS}]+")
 _SENT_MARKS = set(".!?。！？｡．‼⁇⁈⁉؟।")
 
 PUNCTUATION = set("!/—”:％１〈&(、━\\【#%「」，】；+^]~“《„';’{|∶´[=-`*．（–？！：$～«〉,><》)?）。…@_.\"}►»")
@@ -182,3 +182,12 @@ def han_script(text: str) -> str | None:
     c = han_classes()
     trad, simp = len(c["traditional"].findall(text)), len(c["simplified"].findall(text))
     return "zh-Hant" if trad > simp else "zh-Hans"
+
+
+_TOKEN = re.compile(f"[{HAN_CLASS}]|[^\\W_{HAN_CLASS}]+")
+
+
+def tokens(text: str) -> list[str]:
+    """Lower-cased word tokens with each Han character a token of its own: the unit of dedup shingles, word-list
+    densities and the quality classifiers' features (the rules' ``words`` follow each paper's own definition)."""
+    return _TOKEN.findall(text.lower())
