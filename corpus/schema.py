@@ -49,11 +49,15 @@ def doc_id(url: str | None, date: str | None, payload: bytes) -> str:
     return h.hexdigest()
 
 
-def output_schema(stage_outputs: list[pa.Field]) -> pa.Schema:
-    """Persisted schema: core columns, every stage's declared signal columns, then the drop ledger."""
-    seen = {f.name for f in CORE_FIELDS}
+def output_schema(stage_outputs: list[pa.Field], carried: list[pa.Field] | tuple[pa.Field, ...] = ()) -> pa.Schema:
+    """Persisted schema: core columns, every stage's declared signal columns, the columns the inputs carry
+    (a curated corpus read back: ``corpus.readers.text.carried_fields``), then the drop ledger.
+
+    A stage's declaration wins over a carried column of the same name: the stage computes it again and
+    writes its own type, so a second pass re-scores instead of keeping the old score."""
+    seen = {f.name for f in CORE_FIELDS + LEDGER_FIELDS}
     fields = list(CORE_FIELDS)
-    for f in stage_outputs:
+    for f in [*stage_outputs, *carried]:
         if f.name not in seen:
             seen.add(f.name)
             fields.append(f)
