@@ -27,6 +27,7 @@ from corpus.recipe import ReadParams
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", re.I)
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 _HTTP_SCHEMES = ("http:", "https:")
+_HTTP_OTHER = re.compile(r"HTTP/\d(\.\d)? ")
 _HEAD_ROOM = 1 << 20  # block bytes kept beyond the payload cap, for HTTP headers and chunk framing
 
 
@@ -86,7 +87,7 @@ def _add_record(rec: Record, cap: int, buf: RowBuffer) -> None:
         buf.add(url=url, date=date, payload=b"", ident=ident, reason="read.not_http")
         return
     http = http_head(rec.block)
-    if http is None:  # no HTTP/1.x status line: not a response we can read
+    if http is None:  # no HTTP status line: not a response we can read
         buf.add(url=url, date=date, payload=b"", ident=ident, reason="read.bad_http")
         return
     status, headers, body_at = http
@@ -116,7 +117,7 @@ def _line(raw: bytes) -> str:
 
 
 def http_head(block: bytes) -> tuple[str, dict[str, str], int] | None:
-    """(status code, headers by lower-case name (first wins), body offset) of an HTTP/1.x response block.
+    """(status code, headers by lower-case name (first wins), body offset) of an HTTP response block.
 
     The same reading as warcio's ``StatusAndHeadersParser`` (lines end in LF or CRLF, continuation lines, a line
     without a colon ignored, the head ends at the first empty line or the end of the block), without its
@@ -126,9 +127,12 @@ def http_head(block: bytes) -> tuple[str, dict[str, str], int] | None:
     first = _line(block[: end if pos < 0 else pos]).rstrip()
     if not first:
         return None if pos < 0 and not block else ("", {}, end if pos < 0 else pos + 1)
-    if not first.startswith(("HTTP/1.0", "HTTP/1.1")):
+    if first.startswith(("HTTP/1.0", "HTTP/1.1")):
+        status = first[8:].strip().split(" ", 1)[0]
+    elif _HTTP_OTHER.match(first):  # HTTP/2 and later, as browser-based crawlers record them (warcio refuses these)
+        status = first.split(None, 2)[1] if len(first.split()) > 1 else ""
+    else:
         return None
-    status = first[8:].strip().split(" ", 1)[0]
     headers: dict[str, str] = {}
     last: str | None = None  # the header a continuation line extends (only if it was the first of its name)
     while pos >= 0:

@@ -253,3 +253,22 @@ def test_wet_conversion_records_with_a_wrong_length(tmp_path):
         assert damages == []
         got = [(r["url"], r["drop_reason"], r["text"]) for r in table.to_pylist()]
         assert got == [(f"http://wet.example/{i}", "read.bad_length" if i == 2 else None, None if i == 2 else t) for i, t in enumerate(texts)]
+
+
+def test_http_status_lines(crawl, tmp_path):
+    """A response recorded with an HTTP/2 status line is a page; one whose block is not HTTP is rejected, not fatal."""
+    recs, clean = crawl
+
+    def with_status(rec: bytes, line: bytes) -> bytes:
+        head, block = rec.split(b"\r\n\r\n", 1)
+        block = line + block[block.index(b"\r\n") :]
+        return re.sub(rb"WARC-(Block|Payload)-Digest: [^\r]*\r\n", b"", head) + b"\r\n\r\n" + block
+
+    parts = list(recs)
+    parts[BAD] = wf.wrong_length(with_status(recs[BAD], b"HTTP/2 200"), -len(b"HTTP/1.1 200 OK") + len(b"HTTP/2 200"))
+    parts[BAD + 3] = wf.wrong_length(with_status(recs[BAD + 3], b"ICY 200 OK"), -len(b"HTTP/1.1 200 OK") + len(b"ICY 200 OK"))
+    table, damages = read_all(write(tmp_path, "h.warc.gz", parts, True))
+    assert damages == []
+    want = expect(clean, {BAD + 3: "read.bad_http"})
+    want[BAD] = ("*",) + want[BAD][1:]  # the same page, from a block with another status line
+    same(rows_of(table), want)
