@@ -141,17 +141,20 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log) -> tup
     for seg in segs:
         ready = prep.inputs if seg.index == 0 else [i for i in prep.inputs if i.shard in done[seg.index - 1]]
         plan_fp = _plan_global(seg.entering, ready, done[seg.index - 1], prep, resume, plans, log) if seg.entering else ""
-        todo, changed = [], Counter()
+        todo, changed, retry = [], Counter(), 0
         for inp in ready:
             name, seg_fp = inp.shard + seg.suffix(), prep.shard_fp(inp.shard) + plan_fp
             prior = shard_mod.read_marker(prep.out_dir, name, seg_fp) if resume else None
-            if prior:
+            if prior and not any(s.get("transient") for s in prior["stats"]):
                 done[seg.index][inp.shard] = prior
                 continue
+            retry += bool(prior)
             todo.append(shard_mod.ShardTask(inp, seg.index, index[inp.shard]))
             changed.update(_why_redone(prep.out_dir, name, prep.shard_key(inp.shard)) if resume and not seg.index else [])
         if done[seg.index]:
             log(f"resuming: {len(done[seg.index])} of {len(ready)} shards already committed{_label(seg)}, {len(todo)} to process")
+        if retry:
+            log(f"retrying {retry} shard(s) whose quarantine holds errors that depend on the machine (a CPU/time budget)")
         if changed:
             log("changed since the last run, so reprocessed: " + ", ".join(f"{part} ({n} shard(s))" for part, n in changed.items()))
 

@@ -12,7 +12,7 @@ import json
 import time
 import traceback
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus import readers, rundir
+from corpus.errors import Transient
 from corpus.readers import InputFile
 from corpus.recipe import ReadParams
 from corpus.sinks import SINKS, ShardSinks, sink_schema
@@ -27,6 +28,7 @@ from corpus.stats import StageStats
 from corpus.step import GlobalStep, Step, set_column
 
 MARKERS = "_shards"
+TRANSIENT = "transient "  # prefixes the quarantine message of an error that depends on the machine
 
 
 def _bytes(table: pa.Table) -> int:
@@ -89,7 +91,8 @@ def run_step(step: Step, table: pa.Table) -> tuple[pa.Table, pa.Table | None]:
         except Exception as exc:
             bad.append(row)
             tb = traceback.extract_tb(exc.__traceback__)[-1]
-            messages.append(f"{type(exc).__name__}: {exc} (at {Path(tb.filename).name}:{tb.lineno})")
+            kind = f"{TRANSIENT}{type(exc).__name__}" if isinstance(exc, Transient) else type(exc).__name__
+            messages.append(f"{kind}: {exc} (at {Path(tb.filename).name}:{tb.lineno})")
     out = pa.concat_tables(good, promote_options="default") if good else table.slice(0, 0)
     return out, _errors_table(bad, step.stage_name, messages) if bad else None
 
@@ -181,6 +184,7 @@ def _stage(step: Step, st: StageStats, live: pa.Table, sinks: ShardSinks) -> pa.
     out, errors = run_step(step, live)
     if errors is not None:
         st.errors += errors.num_rows
+        st.transient += sum(m.startswith(TRANSIENT) for m in errors.column("error").to_pylist())
         _count_by_lang(errors, st, "errors")
         sinks.write("quarantine", errors)
     for f in step.outputs:  # edits inside kept documents: <stage>_lines_removed, <stage>_pii_email_masked, …
@@ -195,8 +199,10 @@ def _stage(step: Step, st: StageStats, live: pa.Table, sinks: ShardSinks) -> pa.
     return live
 
 
-def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, out_dir: Path, shard_index: int = 0) -> tuple[list[dict], dict[str, str]]:
-    """Stream one input through one segment; returns per-stage stats and the files committed."""
+def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, out_dir: Path, shard_index: int = 0,
+            report: Callable[[list[dict]], None] | None = None, every_s: float = 2.0) -> tuple[list[dict], dict[str, str]]:
+    """Stream one input through one segment; returns per-stage stats and the files committed. ``report`` gets
+    the stats so far every ``every_s`` seconds, for the run's live progress."""
     first = [] if seg.entering else [StageStats("read")]
     stats = first + [StageStats(s.stage_name) for s in seg.steps]
     # the next global stage's fingerprinting runs here; its time is that stage's (it has no documents yet)
@@ -205,6 +211,7 @@ def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, o
         seg.entering.bind(global_dir(out_dir, seg.entering.stage_name), shard_index)
     sinks = _sinks(out_dir, inp.shard, schema, seg)
     emitted = 0
+    reported = time.monotonic()
     try:
         it = _batches(inp, read, seg, out_dir)
         while True:
@@ -229,6 +236,9 @@ def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, o
                 sinks.write("fingerprints", seg.leaving.fingerprint(live).add_column(0, "row", rows))
                 emitted += live.num_rows
                 signing.wall_s += time.perf_counter() - t0
+            if report is not None and time.monotonic() - reported >= every_s:
+                report([s.to_dict() for s in stats])
+                reported = time.monotonic()
     except BaseException:
         sinks.abort()
         raise

@@ -13,6 +13,8 @@ class StageStats:
     docs_out: int = 0
     rejected: Counter = dataclasses.field(default_factory=Counter)
     errors: int = 0
+    # of the errors, those that depend on the machine (corpus.errors.Transient): the next run redoes the shard
+    transient: int = 0
     bytes_in: int = 0
     bytes_out: int = 0
     wall_s: float = 0.0
@@ -49,6 +51,7 @@ class StageStats:
         for lang, c in other.by_lang.items():
             self.by_lang.setdefault(lang, Counter()).update(c)
         self.errors += other.errors
+        self.transient += other.transient
         self.bytes_in += other.bytes_in
         self.bytes_out += other.bytes_out
         self.wall_s += other.wall_s

@@ -53,6 +53,7 @@ from trafilatura.utils import load_html
 from corpus.registry import register
 from corpus.step import Step, mark, set_column
 from filters.charset import decode, looks_binary
+from corpus.errors import Transient
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
 VISIBLE_KEEP_CHARS = 2000  # what extract_visible keeps of a page that yielded nothing
@@ -153,7 +154,7 @@ def cut_nodes(tree: etree._Element, max_nodes: int) -> int:
 # last-resort guard
 
 
-class ExtractBudgetExceeded(RuntimeError):
+class ExtractBudgetExceeded(Transient):
     """A page used more CPU or wall time than any page of bounded size should: a bug or a hostile page the size
     bounds did not foresee. Raised so the runner quarantines the row (an error, retried by a re-run), never
     recorded as a decision about the page, since whether it fires depends on the machine."""

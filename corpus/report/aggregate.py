@@ -181,7 +181,7 @@ def _samples(out_dir: Path, stats: dict) -> dict:
     rejected = _dataset(out_dir, "rejected")
     if rejected is not None and wanted:
         names = set(rejected.schema.names)
-        cols = [c for c in ("id", "url", "lang", "title", "text", "drop_stage", "drop_reason", "dup_of") if c in names]
+        cols = [c for c in ("id", "url", "lang", "title", "text", "extract_visible", "drop_stage", "drop_reason", "dup_of") if c in names]
         for batch in rejected.to_batches(columns=cols, batch_size=4096):
             open_keys = [k for k, v in found.items() if len(v) < N_SAMPLES]
             if not open_keys:
@@ -193,6 +193,7 @@ def _samples(out_dir: Path, stats: dict) -> dict:
                 mask = pc.and_(pc.equal(batch.column("drop_stage"), key[0]), pc.equal(batch.column("drop_reason"), key[1]))
                 for row in batch.filter(mask).slice(0, N_SAMPLES - len(found[key])).to_pylist():
                     row["text"] = _snippet(row.get("text"))
+                    row["extract_visible"] = _snippet(row.get("extract_visible"))
                     found[key].append(row)
     keepers = {r["dup_of"] for rows in found.values() for r in rows if r.get("dup_of")}
     kept_by_lang: dict[str, list[dict]] = {}

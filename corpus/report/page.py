@@ -71,7 +71,8 @@ def _section(key: str, title: str, body: str) -> str:
 
 def _doc(d: dict, kind: str, reason: str | None = None) -> str:
     meta = f"{_e(d.get('url') or d.get('id'))} · lang {_e(d.get('lang'))}"
-    text = d.get("text") or "(no text: the record never reached extraction)"
+    text = d.get("text") or (f"(extraction kept no text; the page's visible text:) {d['extract_visible']}" if d.get("extract_visible")
+                             else "(no text: the record never reached extraction)")
     return f'<div><div class="meta">{meta}</div><div class="doc {kind}">{_marked(text, highlight_pattern(reason) if reason else None)}</div></div>'
 
 

@@ -67,14 +67,15 @@ def test_line_removals_are_counted_in_stats(tmp_path):
     assert stats[1]["edits"] == {"lines_removed": 2, "chars_removed": len("Menu\nLogin\n")}
 
 
-def test_extraction_time_bound(shared_data, tmp_path):
+def test_extraction_budget_is_quarantined_not_rejected(shared_data, tmp_path):
     (inp,) = discover([str(shared_data / "warc-edge" / "iana.warc.gz")])
-    slow = Extract(ExtractParams(timeout_s=1e-6))
-    stats, _ = process(inp, ReadParams(), Segment(0, [slow]), output_schema(slow.outputs), tmp_path / "o")
-    assert stats[1]["rejected"].get("extract.timeout", 0) == stats[1]["docs_in"] > 0
-    fast = Extract(ExtractParams(timeout_s=10))
+    slow = Extract(ExtractParams(cpu_limit_s=1e-6))
+    stats, files = process(inp, ReadParams(), Segment(0, [slow]), output_schema(slow.outputs), tmp_path / "o")
+    assert stats[1]["errors"] == stats[1]["docs_in"] == stats[1]["transient"] > 0 and not stats[1]["rejected"]
+    assert all("ExtractBudgetExceeded" in e for e in pq.read_table(files["quarantine"]).column("error").to_pylist())
+    fast = Extract()
     stats, _ = process(inp, ReadParams(), Segment(0, [fast]), output_schema(fast.outputs), tmp_path / "o2")
-    assert "extract.timeout" not in stats[1]["rejected"] and stats[1]["docs_out"] >= 14
+    assert stats[1]["errors"] == 0 and stats[1]["docs_out"] >= 14
 
 
 def test_every_stage_balances_per_language(shared_data, tmp_path):
