@@ -356,7 +356,10 @@ def check(path: str, params: ReadParams) -> None:
         if problem:
             raise InputError(problem)
         return
-    objs = _head_objects(path)
+    objs, examined = _head_objects(path)
+    if examined and not objs:
+        raise InputError(f"read: {path}: none of the first {examined} lines is a JSON object; a JSONL file holds one "
+                         f"object per line (check the file, or its suffix)")
     if not objs:
         return
     key = params.text_key
@@ -370,8 +373,9 @@ def check(path: str, params: ReadParams) -> None:
                          f"{len(objs)} records; set read.text_key in the recipe to the field that holds the text")
 
 
-def _head_objects(path: str) -> list[dict]:
-    """The JSON objects among the first lines of a JSONL file (its head must decode, or InputError)."""
+def _head_objects(path: str) -> tuple[list[dict], int]:
+    """The JSON objects among the first lines of a JSONL file and how many non-empty lines were looked at
+    (its head must decode, or InputError)."""
     head = bytearray()
     try:
         for chunk in compressed.chunks(path):
@@ -388,7 +392,11 @@ def _head_objects(path: str) -> list[dict]:
     if len(head) >= CHECK_BYTES:
         lines = lines[:-1]  # the last one may be cut
     objs = []
+    examined = 0
     for k, line in enumerate(lines[:CHECK_LINES]):
+        if not line.strip():
+            continue
+        examined += 1
         s, _ = values.decode(line)
         try:
             obj = json.loads(s.removeprefix(BOM) if k == 0 else s)
@@ -396,4 +404,4 @@ def _head_objects(path: str) -> list[dict]:
             continue
         if isinstance(obj, dict):
             objs.append(obj)
-    return objs
+    return objs, examined

@@ -243,6 +243,9 @@ def test_jsonl_check_refuses_a_schema_that_cannot_work(tmp_path):
     nums = lines_file(tmp_path / "nums.jsonl", [{"text": 1}, {"text": 2.5}])
     with pytest.raises(InputError, match="field 'text' holds float/int, not a string"):
         text_reader.check(str(nums), ReadParams())
+    (tmp_path / "csv.jsonl").write_bytes(b"text,url\nhello,https://x.example/\n")
+    with pytest.raises(InputError, match="none of the first 2 lines is a JSON object"):
+        text_reader.check(str(tmp_path / "csv.jsonl"), ReadParams())
     (tmp_path / "plain.jsonl.gz").write_bytes(b'{"text": "not gzipped"}\n')
     with pytest.raises(InputError, match="cannot be decoded from its start"):
         text_reader.check(str(tmp_path / "plain.jsonl.gz"), ReadParams())
@@ -322,3 +325,21 @@ def test_inputs_that_disagree_on_a_carried_type_are_refused(tmp_path):
     curated(tmp_path / "b.parquet", fluency_score=pa.array(["high"] * 4))
     with pytest.raises(InputError, match="column 'fluency_score' is float in .*a.parquet but string in .*b.parquet"):
         text_reader.carried_fields([str(tmp_path / "a.parquet"), str(tmp_path / "b.parquet")], ReadParams())
+
+
+def test_damaged_gzip_through_the_shard_runner_balances(tmp_path):
+    """The read stage counts every row and the Damage: docs_in = kept + rejected + quarantined."""
+    first, second = original_lines(2000), original_lines(2000, 2000)
+    m2 = bytearray(gzip.compress(b"".join(json.dumps(o).encode() + b"\n" for o in second)))
+    m2[len(m2) // 2: len(m2) // 2 + 200] = bytes(200)  # as above: decodes on into altered lines
+    path = tmp_path / "d.jsonl.gz"
+    path.write_bytes(gzip.compress(b"".join(json.dumps(o).encode() + b"\n" for o in first)) + bytes(m2))
+    (inp,) = discover([str(path)])
+    (seg,) = shard.segments([])
+    stats, files = shard.process(inp, ReadParams(batch_size=128), seg, output_schema([]), tmp_path / "out")
+    st = stats[0]
+    kept, rejected, quarantined = (pq.read_table(files[s]) for s in ("data", "rejected", "quarantine"))
+    assert st["docs_in"] == st["docs_out"] + sum(st["rejected"].values()) + st["errors"]
+    assert (kept.num_rows, rejected.num_rows, quarantined.num_rows) == (2000, sum(st["rejected"].values()), 1)
+    assert st["rejected"].get("read.unverified", 0) > 0 and col(kept, "text") == [o["text"] for o in first]
+    assert "gzip" in col(quarantined, "error")[0]
