@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import stat
 import sys
@@ -65,7 +66,12 @@ def init(address: str | None = None, num_cpus: int | None = None) -> str:
     address = address or os.environ.get("RAY_ADDRESS") or None
     if _saved_env is None:  # both paths set the auth variables; shutdown() puts the user's back
         _saved_env = {k: os.environ.get(k) for k in AUTH_ENV}
-    where = _join(address) if address else _start_embedded(num_cpus)
+    try:
+        where = _join(address) if address else _start_embedded(num_cpus)
+    except SystemExit as exc:  # ray.init's own SIGTERM handler (sys.exit(15)) fired while Ray was starting
+        if exc.code == signal.SIGTERM:
+            raise signals.Terminated("SIGTERM while Ray was starting") from None
+        raise
     signals.install()  # after ray.init, which replaces the SIGTERM handler with sys.exit(15)
     return where
 
