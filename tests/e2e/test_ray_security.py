@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -154,14 +155,17 @@ def test_embedded_never_joins_a_cluster_it_was_not_told_about(tmp_path):
         live = driver(environ)
     finally:
         cluster.stop()
-    stale = driver(environ)
-    assert pointer.exists()  # the stale pointer a crashed or killed cluster leaves behind
+    try:
+        stale = driver(environ)
+        assert pointer.exists()  # the stale pointer a crashed or killed cluster leaves behind
+        assert (base / f"corpus-ray-{os.getuid()}").is_dir()  # RAY_TMPDIR moved the private folder too
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
     for proc in (live, stale):
         assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]
         assert "embedded local Ray (127.0.0.1 only" in proc.stdout and "actor 2" in proc.stdout
         gcs = next(line.split()[1] for line in proc.stdout.splitlines() if line.startswith("gcs "))
         assert gcs.startswith("127.0.0.1:") and not gcs.endswith(f":{cluster.port}")
-    assert (base / f"corpus-ray-{os.getuid()}").is_dir()
 
 
 def corpus_run(environ: dict, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
