@@ -231,8 +231,10 @@ COMMANDS = {"run": _run, "stats": _stats, "inspect": _inspect, "report": _report
 def main(argv: list[str] | None = None) -> int:
     """Dispatch a command. A user's mistake (UserError) is one line and exit 2; a system error (OSError: full
     disk, read-only folder) one line and exit 1; anything else is a bug and keeps its traceback."""
+    from corpus import signals
     from corpus.errors import UserError
 
+    signals.install()  # SIGTERM (a scheduler's stop) ends like Ctrl-C; ray_exec.init installs it again after ray.init
     args = build_parser().parse_args(argv)
     if args.command not in COMMANDS:
         build_parser().print_help()
@@ -247,9 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {where}{exc.strerror or exc}; committed shards are kept, fix this and re-run the same command",
               file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM as signals.Terminated
         print("interrupted: committed shards are kept; re-run the same command to resume", file=sys.stderr)
-        return 130
+        return signals.exit_code(exc)  # 130 after SIGINT, 143 after SIGTERM
 
 
 if __name__ == "__main__":
