@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="quarantine unreadable inputs (dangling or looping symlinks, permission denied, empty folders) as one "
                         "record each and go on, instead of exiting 2 before any work")
     r.add_argument("--no-report", action="store_true", help="skip writing DIR/report/ at the end")
+    r.add_argument("--quiet", "-q", action="store_true", help="no live progress (shard commits are still logged)")
+    r.add_argument("--progress-interval", type=float, default=None, metavar="SECONDS",
+                   help="how often progress is shown: redrawn every 0.5 s on a terminal, one line every 60 s otherwise (default)")
 
     s = sub.add_parser("stats", help="print the per-stage funnel of a finished run",
                        description="Print documents in/out, rejections by reason, errors, bytes and time per stage.")
@@ -123,7 +126,8 @@ def _run(args: argparse.Namespace) -> int:
     from corpus.stats import funnel_text, global_text
 
     summary = run(args.pipeline, args.input, args.output, args.address, args.workers, not args.no_resume,
-                  overwrite=args.overwrite, skip_unreadable=args.skip_unreadable)
+                  overwrite=args.overwrite, skip_unreadable=args.skip_unreadable, quiet=args.quiet,
+                  progress_interval=args.progress_interval)
     print(f"\n{summary['input_records']:,} input records → {summary['kept']:,} kept, "
           f"{summary['rejected']:,} rejected, {summary['quarantined']:,} quarantined\n")
     print(funnel_text(summary["stages"]))

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from corpus import __version__, preflight, readers, rundir
 from corpus import shard as shard_mod
+from corpus.progress import Progress
 from corpus.readers import InputFile
 from corpus.recipe import Recipe, load
 from corpus.schema import output_schema
@@ -94,6 +95,8 @@ def run(
     log: Log = lambda m: print(m, file=sys.stderr, flush=True),
     overwrite: bool = False,
     skip_unreadable: bool = False,
+    quiet: bool = False,
+    progress_interval: float | None = None,
 ) -> dict:
     started = time.time()
     prep = prepare(recipe_path, inputs, output, skip_unreadable)
@@ -109,7 +112,7 @@ def run(
 
         where = ray_exec.init(address)
         log(f"{prep.recipe.name}: {len(prep.inputs)} input(s), {len(prep.steps)} stages, on {where}")
-        done, failed, plans = _process(prep, resume, workers, log)
+        done, failed, plans = _process(prep, resume, workers, log, {"quiet": quiet, "interval": progress_interval})
         return _finish(prep, done, failed, plans, started)
     finally:
         lock.release()
@@ -128,7 +131,7 @@ def _why_redone(out_dir: Path, name: str, key: dict[str, str]) -> list[str]:
     return [part for part, value in key.items() if old.get(part) != value]
 
 
-def _process(prep: Prepared, resume: bool, workers: int | None, log: Log) -> tuple[list[dict[str, dict]], list[dict], dict]:
+def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, display: dict) -> tuple[list[dict[str, dict]], list[dict], dict]:
     from corpus import ray_exec
 
     segs = shard_mod.segments(prep.steps)
@@ -151,6 +154,9 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log) -> tup
             retry += bool(prior)
             todo.append(shard_mod.ShardTask(inp, seg.index, index[inp.shard]))
             changed.update(_why_redone(prep.out_dir, name, prep.shard_key(inp.shard)) if resume and not seg.index else [])
+        progress = Progress(" → ".join(s.stage_name for s in seg.steps), {i.shard: i.size() for i in ready}, **display)
+        for shard, record in done[seg.index].items():
+            progress.commit(shard, record["stats"])
         if done[seg.index]:
             log(f"resuming: {len(done[seg.index])} of {len(ready)} shards already committed{_label(seg)}, {len(todo)} to process")
         if retry:
@@ -165,15 +171,19 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log) -> tup
             shard_mod.write_marker(prep.out_dir, shard + seg.suffix(), payload)
             done[seg.index][shard] = payload
             funnel = " → ".join(f"{s['name']} {s['docs_out']:,}" for s in stats if s["docs_in"] or s["name"] == "read")
+            progress.clear()
             log(f"[{len(done[seg.index])}/{total}]{_label(seg)} {shard}: {stats[0]['docs_in']:,} in → {funnel} "
                 f"({sum(s['wall_s'] for s in stats):.1f}s)")
+            progress.commit(shard, stats)
 
         def on_failed(task, error, seg=seg):
+            progress.clear()
             failed.append({"input": task.inp.path, "shard": task.inp.shard, "segment": seg.index, "error": error})
             log(f"[failed]{_label(seg)} {task.inp.shard}: {error} — its records are not counted; re-run the same command to retry it")
 
-        ray_exec.run_shards(ray_exec.ShardWorker, (prep.recipe, prep.schema), todo, prep.out_dir, workers, max_cpus, max_gpus,
-                            on_done, on_failed)
+        ray_exec.run_shards(shard_mod.ShardWorker, (prep.recipe, prep.schema), todo, prep.out_dir, workers, max_cpus, max_gpus,
+                            on_done, on_failed, lambda task, stats: progress.update(task.inp.shard, stats))
+        progress.close()
     return done, failed, plans
 
 

@@ -39,13 +39,10 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterator
 
-import pyarrow as pa
 import ray
 
-from corpus import shard as shard_mod
 from corpus import signals
 from corpus.errors import UserError
-from corpus.recipe import Recipe
 
 LOOPBACK = "127.0.0.1"
 AUTH_ENV = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN")
@@ -260,37 +257,32 @@ def _last_line(exc: BaseException) -> str:
 
 
 @ray.remote
-class ShardWorker:
-    def __init__(self, recipe: Recipe, schema: pa.Schema) -> None:
-        self.recipe = recipe
-        self.schema = schema
-        steps = recipe.build()
-        for step in steps:
-            step.setup()
-        self.segments = shard_mod.segments(steps)
+class _Board:
+    """Where workers drop their latest in-flight counts (fire and forget) and the driver collects them."""
 
-    def process(self, task: shard_mod.ShardTask, out_dir: str) -> tuple[shard_mod.ShardTask, list[dict], dict[str, str], str]:
-        seg = self.segments[task.segment]
-        stats, files = shard_mod.process(task.inp, self.recipe.read, seg, self.schema, Path(out_dir), task.index)
-        return task, stats, files, ray.get_runtime_context().get_node_id()
+    def __init__(self) -> None:
+        self.latest: dict[int, list[dict]] = {}
+
+    def put(self, task_id: int, stats: list[dict]) -> None:
+        self.latest[task_id] = stats
+
+    def drain(self) -> dict[int, list[dict]]:
+        out, self.latest = self.latest, {}
+        return out
 
 
 @ray.remote
-class PackWorker:
-    def __init__(self, options, device: str, threads: int) -> None:
-        # the tokenizer's thread pool is sized by the cores this worker's share of the node gives it, or every
-        # worker would start one thread per core of the node and they would fight over them
-        os.environ.setdefault("RAYON_NUM_THREADS", str(threads))
-        from corpus.pack import run as pack_run
+class _Host:
+    """A long-lived actor around a plain worker class (``corpus.shard.ShardWorker``, ``corpus.pack.run.PackWorker``):
+    the worker loads its models once, and its ``process(task, out_dir, report)`` knows nothing of Ray."""
 
-        self.pack_run = pack_run
-        self.options = options
-        self.device = pack_run.resolve_device(device)  # creates the CUDA context once per worker, not per shard
-        self.tokenizer = pack_run.load_tokenizer(options)
+    def __init__(self, worker_cls: type, init_args: tuple, board) -> None:
+        self.impl = worker_cls(*init_args)
+        self.board = board
 
-    def process(self, data_file: str, out_dir: str) -> tuple[str, dict, dict[str, str], str]:
-        stats, files = self.pack_run.pack_shard(data_file, Path(out_dir), self.options, self.tokenizer, self.device)
-        return data_file, stats, files, ray.get_runtime_context().get_node_id()
+    def process(self, task_id: int, task, out_dir: str) -> tuple:
+        report = (lambda stats: self.board.put.remote(task_id, stats)) if self.board is not None else None
+        return (*self.impl.process(task, Path(out_dir), report), ray.get_runtime_context().get_node_id())
 
 
 class RayExecutor:
@@ -320,7 +312,7 @@ def gpus_available() -> int:
 
 
 def run_shards(
-    worker_cls,
+    worker_cls: type,
     init_args: tuple,
     inputs: list,
     out_dir: Path,
@@ -329,9 +321,11 @@ def run_shards(
     num_gpus: float,
     on_done: Callable[..., None],
     on_failed: Callable[..., None],
+    on_progress: Callable[[object, list[dict]], None] | None = None,
 ) -> None:
     """Process shards on a pool of actors. A shard whose worker crashes (a bug, an OOM kill) is reported
-    through ``on_failed`` and its actor replaced; the other shards go on."""
+    through ``on_failed`` and its actor replaced; the other shards go on. With ``on_progress``, the workers'
+    in-flight counts reach it about once a second."""
     if not inputs:
         return
     free = ray.available_resources()
@@ -340,19 +334,29 @@ def run_shards(
         available = min(available, int(free.get("GPU", 0) // num_gpus)) or 1
     n = max(1, min(len(inputs), workers or available))
     opts = {"num_cpus": num_cpus, "num_gpus": num_gpus}
-    actors = [worker_cls.options(**opts).remote(*init_args) for _ in range(n)]
-    queue = list(inputs)
+    board = _Board.options(num_cpus=0).remote() if on_progress is not None else None
+
+    def start():
+        return _Host.options(**opts).remote(worker_cls, init_args, board)
+
+    actors = [start() for _ in range(n)]
+    queue = list(enumerate(inputs))
     pending: dict[ray.ObjectRef, tuple[ray.actor.ActorHandle, object]] = {}
 
     def submit(actor) -> None:
         if queue:
-            inp = queue.pop(0)
-            pending[actor.process.remote(inp, str(out_dir))] = (actor, inp)
+            task_id, inp = queue.pop(0)
+            pending[actor.process.remote(task_id, inp, str(out_dir))] = (actor, inp)
 
     for actor in actors:
         submit(actor)
     while pending:
-        done, _ = ray.wait(list(pending), num_returns=1)
+        done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0 if board is not None else None)
+        if board is not None:
+            for task_id, stats in ray.get(board.drain.remote()).items():
+                on_progress(inputs[task_id], stats)
+        if not done:
+            continue
         actor, inp = pending.pop(done[0])
         try:
             on_done(*ray.get(done[0]))
@@ -360,8 +364,8 @@ def run_shards(
             on_failed(inp, str(exc).strip().splitlines()[-1][:2000])
             ray.kill(actor)
             actors.remove(actor)
-            actor = worker_cls.options(**opts).remote(*init_args)
+            actor = start()
             actors.append(actor)
         submit(actor)
-    for actor in actors:
+    for actor in actors + ([board] if board is not None else []):
         ray.kill(actor)

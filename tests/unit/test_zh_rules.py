@@ -175,3 +175,25 @@ def test_format_converts_traditional_to_simplified(langid):
     out = Format(FormatParams(to_simplified=True))(table).to_pylist()[0]
     assert han_script(out["text"]) == "zh-Hans" and out["zh_script"] == "zh-Hant" and out["title"] == "新闻"
     assert len(out["text"]) == len(trad)  # character for character
+
+
+def test_a_page_half_in_a_language_not_kept_is_dropped_but_zh_with_english_is_not(shared_data):
+    """A half-translated ru/en LibreOffice page is labelled en, yet a third of its prose is Russian; a zh-CN page
+    with English UI names mixes two kept languages, which is never foreign."""
+    import pyarrow as pa
+
+    from filters.langid import LangId
+
+    ru = ("Defaults settings in Calc converts text inside cells to the respective numeric values if an unambiguous "
+          "conversion is possible. If no conversion is possible, Calc returns a #VALUE! error.\n"
+          "Код века (CC) можно опустить. Вместо разделителя даты и времени \"Т\" можно ввести один пробел.\n"
+          "Если дата определена, то она должна соответствовать григорианскому календарю.\n"
+          "The conversion is done for single scalar values only, not within ranges.\n")
+    zh = ("在 LibreOffice Calc 中，选择 Tools - Options - Calc - View，然后取消选中 Zero values 复选框。\n"
+          "如果单元格的格式为 Text，则输入的数字将作为文本处理，不能用于计算。\n")
+    step = LangId()
+    out = step(pa.table({"text": [ru, zh]}))
+    assert out.column("lang").to_pylist() == ["en", "zh"]
+    foreign = out.column("lang_foreign_frac").to_pylist()
+    assert foreign[0] > 0.3 and foreign[1] == 0
+    assert out.column("drop_reason").to_pylist() == ["langid.foreign_prose", None]
