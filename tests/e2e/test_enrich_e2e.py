@@ -1,5 +1,6 @@
 """Enrichment end to end: a classifier trained with `corpus train-quality` on a seed set, then
-pipelines/enrich.yaml run on Ray over a curated run; the funnel shows how much the enrich stage kept."""
+pipelines/enrich.yaml run on Ray over a curated run; the funnel shows how much the enrich stage kept, and
+the second pass keeps the curated run's lineage (its ids and every column it wrote)."""
 
 import json
 
@@ -37,3 +38,25 @@ def test_enrich_pass_over_a_curated_run(sample_run, tmp_path, capsys):
     assert all(r["enrich_score"] < cut for r in dropped if r["drop_stage"] == "enrich")
     assert main(["stats", str(out)]) == 0
     assert "enrich.below_cut" in capsys.readouterr().out
+    _lineage_survives(curated, out)
+
+
+# what the curated run wrote that the enrich recipe does not compute again: the WanJuan scores, tags, clusters
+CARRIED = ("fluency_score", "not_ad_score", "toxic_score", "porn_score", "domain_tag", "dup_cluster", "dup_cluster_size")
+
+
+def _lineage_survives(curated, out):
+    """Ids are the curated ids (never re-derived), and every curated column comes through with its values."""
+    before = ds.dataset(str(curated / "data")).to_table()
+    after = ds.dataset(str(out / "data")).to_table()
+    assert after.num_rows > 0
+    ids = after.column("id").to_pylist()
+    assert set(ids) <= set(before.column("id").to_pylist()) and len(set(ids)) == len(ids)
+    missing = set(before.schema.names) - set(after.schema.names)
+    assert not missing, f"curated columns lost by the second pass: {sorted(missing)}"
+    assert set(CARRIED) <= set(before.schema.names)  # the default recipe wrote them, so this check has teeth
+    same = ["id", "url", "domain", "date", "title", "text", *CARRIED]
+    old = {r["id"]: r for r in before.select(same).to_pylist()}
+    for row in after.select(same).to_pylist():
+        assert row == old[row["id"]]
+    assert sum(r["fluency_score"] is not None for r in old.values()) > 0
