@@ -26,6 +26,7 @@ from corpus import __version__, preflight, readers, rundir
 from corpus import shard as shard_mod
 from corpus.progress import Progress
 from corpus.readers import InputFile
+from corpus.readers import text as text_reader
 from corpus.recipe import Recipe, load
 from corpus.schema import output_schema
 from corpus.stats import merge_all
@@ -80,7 +81,9 @@ def prepare(recipe_path: str, inputs: list[str], output: str, skip_unreadable: b
             readers.check(inp, recipe.read)
     out_dir = Path(output).resolve()
     rundir.check_writable(out_dir)
-    return Prepared(recipe, files, steps, output_schema([f for s in steps for f in s.columns()]), out_dir,
+    # a second pass over curated Parquet keeps its columns (scores, tags, ids) beside this recipe's own
+    carried = text_reader.carried_fields([f.path for f in files if f.format == "parquet" and not f.problem], recipe.read)
+    return Prepared(recipe, files, steps, output_schema([f for s in steps for f in s.columns()], carried), out_dir,
                     preflight.run_key(recipe, model_files), model_files,
                     {f.shard: preflight.input_identity(f) for f in files})
 

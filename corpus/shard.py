@@ -169,6 +169,10 @@ def _read_stage(raw: pa.Table, st: StageStats, sinks: ShardSinks) -> pa.Table:
     """Count the raw records and send the ones the reader already rejected (requests, non-HTML, …) away."""
     st.docs_in += raw.num_rows
     st.bytes_in += _payload(raw)
+    if "_repaired" in raw.column_names:  # characters a text reader replaced with U+FFFD (lone surrogates, bad UTF-8)
+        fixed = raw.column("_repaired")
+        st.edits["chars_repaired"] += int(pc.sum(fixed).as_py() or 0)
+        st.edits["docs_repaired"] += int(pc.sum(pc.greater(fixed, 0)).as_py() or 0)
     live, rejected = _split(raw, "read", st)
     sinks.write("rejected", rejected)
     st.docs_out += live.num_rows

@@ -178,8 +178,7 @@ def check(inp: InputFile, params: ReadParams) -> None:
     cannot work, before Ray starts; a bad value in one row is the row's problem, not the file's."""
     from corpus.readers import text
 
-    if hasattr(text, "check"):  # TODO(lead): drop the guard once text.check lands
-        text.check(inp.path, params)
+    text.check(inp.path, params)
 
 
 def read(inp: InputFile, params: ReadParams) -> Iterator[pa.Table | Damage]:
