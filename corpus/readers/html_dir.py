@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pyarrow as pa
 
-from corpus.readers import Damage, RowBuffer
+from corpus.readers.rows import Damage, RowBuffer
 from corpus.recipe import ReadParams
 
 SUFFIXES = {".html", ".htm", ".xhtml"}

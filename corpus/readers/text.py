@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus.readers import Damage, InputError, RowBuffer
+from corpus.readers.rows import Damage, InputError, RowBuffer
 from corpus.readers import compressed, values
 from corpus.recipe import ReadParams
 from corpus.schema import CORE_FIELDS, LEDGER_FIELDS, RAW_SCHEMA

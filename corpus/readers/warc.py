@@ -20,7 +20,7 @@ from typing import Iterator
 import pyarrow as pa
 from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
 
-from corpus.readers import Damage, RowBuffer
+from corpus.readers.rows import Damage, RowBuffer
 from corpus.readers.warcframe import Framer, Gap, Record
 from corpus.recipe import ReadParams
 
