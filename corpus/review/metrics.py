@@ -1,0 +1,190 @@
+"""Numbers from human labels: how often each filter is right, and what a threshold would do.
+
+- Drop precision per stage, reason and language: the share of a reason's labelled drops that the curator called
+  bad, with a Wilson 95% interval (honest at the small counts a curator labels: it never leaves [0, 1] and is not
+  zero-width at 0 or n of n).
+- The false-keep rate: the share of labelled kept documents that are bad.
+- Good documents lost per reason: the reason's drop count in the run times (1 - precision), with the interval.
+- What-if curves: for a numeric signal, as a threshold moves, how many of the run's documents it keeps and how
+  the labelled ones among them were judged.
+
+Labels carry across runs by document id (ids are content-derived): when a run is given, each label is counted
+under the fate its document has in *that* run, so a re-run with a new threshold reuses every judgement.
+Labels of documents the run does not hold are counted apart and left out. The latest label per document wins;
+``skip`` is counted but never enters a rate.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from corpus.review import store
+from corpus.review.rundocs import RunView
+
+Z95 = 1.959963984540054
+
+
+def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials; (0, 1) when n is 0."""
+    if n <= 0:
+        return 0.0, 1.0
+    p = k / n
+    den = 1 + z * z / n
+    mid = (p + z * z / (2 * n)) / den
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
+    return max(0.0, mid - half), min(1.0, mid + half)
+
+
+def _judged(labels: pa.Table, view: RunView | None) -> tuple[list[dict], int]:
+    """The latest label per document with the fate that counts (this run's, else the label's own), and how
+    many labelled documents the run does not hold."""
+    rows, missing = [], 0
+    latest = store.latest(labels)
+    fates = {}
+    if view is not None and latest:
+        t = view.fates(list(latest))
+        fates = {r["id"]: r for r in t.to_pylist()}
+    for doc_id, r in latest.items():
+        if view is not None:
+            f = fates.get(doc_id)
+            if f is None:
+                missing += 1
+                continue
+            r = dict(r, stage=f["drop_stage"], reason=f["drop_reason"], lang=f["lang"])
+        rows.append(r)
+    return rows, missing
+
+
+def _dropped_counts(view: RunView | None) -> dict[tuple[str, str, str], int]:
+    """(stage, reason, lang) -> documents the run dropped for it, from stats.json's per-language ledger."""
+    out: dict[tuple[str, str, str], int] = {}
+    if view is None:
+        return out
+    for s in view.stats["stages"]:
+        for lang, counts in (s.get("by_lang") or {}).items():
+            for k, n in counts.items():
+                if k.startswith("rejected:"):
+                    out[(s["name"], k.removeprefix("rejected:"), lang)] = n
+        for reason, n in s.get("rejected", {}).items():
+            out[(s["name"], reason, "*")] = n
+    return out
+
+
+def _row(stage, reason, lang, good, bad, skip, tags, dropped) -> dict:
+    n = good + bad
+    lo, hi = wilson(bad, n)
+    prec = bad / n if n else None
+    lost = None if dropped is None or prec is None else dropped * (1 - prec)
+    return {"stage": stage, "reason": reason, "lang": lang, "dropped": dropped, "labelled": n, "bad": bad, "good": good,
+            "skipped": skip, "precision": prec, "low": lo if n else None, "high": hi if n else None,
+            "good_lost": lost, "good_lost_range": None if dropped is None or not n else [dropped * (1 - hi), dropped * (1 - lo)],
+            "tags": dict(Counter(tags).most_common())}
+
+
+def summarize(labels: pa.Table, view: RunView | None = None) -> dict:
+    """Every number the page, `corpus stats` and the report show. Without a run, the labels' own stage and
+    reason are used (a labels file read on its own, as the bench does)."""
+    judged, missing = _judged(labels, view)
+    dropped = _dropped_counts(view)
+    cells: dict[tuple[str, str, str], list] = {}
+    kept: dict[str, list] = {}
+    for r in judged:
+        lab, tags = r["label"], list(r.get("tags") or [])
+        if r["reason"]:
+            for key in ((r["stage"], r["reason"], r["lang"] or "?"), (r["stage"], r["reason"], "*")):
+                c = cells.setdefault(key, [0, 0, 0, []])
+                c[0 if lab == "good" else 1 if lab == "bad" else 2] += 1
+                c[3] += tags if lab == "bad" else []
+        else:
+            for key in (r["lang"] or "?", "*"):
+                c = kept.setdefault(key, [0, 0, 0, []])
+                c[0 if lab == "good" else 1 if lab == "bad" else 2] += 1
+                c[3] += tags if lab == "bad" else []
+    precision = [_row(*key, *c, dropped.get(key) if view is not None else None) for key, c in cells.items()]
+    precision.sort(key=lambda x: (x["stage"], x["reason"], x["lang"] != "*", x["lang"]))
+    false_keep = []
+    for lang, (good, bad, skip, tags) in sorted(kept.items(), key=lambda kv: (kv[0] != "*", kv[0])):
+        n = good + bad
+        lo, hi = wilson(bad, n)
+        false_keep.append({"lang": lang, "labelled": n, "bad": bad, "good": good, "skipped": skip,
+                           "rate": bad / n if n else None, "low": lo if n else None, "high": hi if n else None,
+                           "tags": dict(Counter(tags).most_common())})
+    lost = [p["good_lost"] for p in precision if p["lang"] == "*" and p["good_lost"] is not None]
+    counts = Counter(r["label"] for r in judged)
+    return {"labels": len(labels), "documents": len(judged), "good": counts["good"], "bad": counts["bad"], "skip": counts["skip"],
+            "not_in_run": missing, "precision": precision, "false_keep": false_keep,
+            "good_lost_total": sum(lost) if lost else None}
+
+
+def whatif(view: RunView, labels: pa.Table, column: str, lang: str | None = None, points: int = 24) -> dict:
+    """As a threshold on ``column`` moves over the run's values: documents at or above it (all, and labelled
+    good / bad among them). Below = total - above. The recipe's thresholds and which side each keeps come along."""
+    spec = next((s for s in view.signals if s.column == column), None)
+    if spec is None:
+        return {}
+    vals, ids = [], []
+    for f in view.files:
+        names = pq.ParquetFile(f).schema_arrow.names
+        if column in names:
+            cols = ["id", column] + (["lang"] if lang and "lang" in names else [])
+            t = pq.read_table(f, columns=cols)
+            if lang and "lang" in names:
+                t = t.filter(pc.fill_null(pc.equal(t.column("lang"), lang), False))
+            ids += t.column("id").to_pylist()
+            vals.append(pc.cast(t.column(column), pa.float64()).to_numpy(zero_copy_only=False))
+    if not vals:
+        return {}
+    v = np.concatenate(vals)
+    ok = ~np.isnan(v)
+    v, ids = v[ok], [i for i, good in zip(ids, ok) if good]
+    if not len(v):
+        return {}
+    latest = {k: r["label"] for k, r in store.latest(labels).items()}
+    lab = np.array([latest.get(i, "") for i in ids])
+    good, bad = v[lab == "good"], v[lab == "bad"]
+    grid = np.unique(np.quantile(v, np.linspace(0, 1, points)))
+    th = spec.thresholds(lang)
+    grid = np.unique(np.concatenate([grid, [t.value for t in th]]))
+    s_all, s_good, s_bad = np.sort(v), np.sort(good), np.sort(bad)
+    above = lambda arr, t: int(len(arr) - np.searchsorted(arr, t, side="left"))  # noqa: E731
+    return {"column": column, "stage": spec.stage, "lang": lang or "*", "total": int(len(v)), "good": int(len(good)), "bad": int(len(bad)),
+            "thresholds": [{"param": t.param, "value": t.value, "keeps": t.keeps} for t in th],
+            "curve": [{"t": float(t), "all": above(s_all, t), "good": above(s_good, t), "bad": above(s_bad, t)} for t in grid]}
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{100 * x:.0f}%"
+
+
+def text(summary: dict) -> str:
+    """The labels' numbers as plain text (for `corpus stats` and the closing notes)."""
+    if not summary["documents"]:
+        return "human review: no labels yet (corpus review DIR)"
+    lines = [f"human review: {summary['documents']:,} documents labelled ({summary['good']:,} good, {summary['bad']:,} bad, "
+             f"{summary['skip']:,} skipped)" + (f"; {summary['not_in_run']:,} labels are for documents not in this run" if summary["not_in_run"] else ""),
+             f"{'stage':<18}{'reason':<34}{'lang':<5}{'dropped':>8}{'labelled':>9}{'bad':>5}{'precision':>10}  {'Wilson 95%':<12}{'good lost':>10}"]
+    for p in summary["precision"]:
+        lost = "–" if p["good_lost"] is None else f"{p['good_lost']:.0f}"
+        ci = "–" if p["low"] is None else f"{100 * p['low']:.0f}–{100 * p['high']:.0f}%"
+        lines.append(f"{p['stage']:<18}{p['reason']:<34}{p['lang']:<5}{'–' if p['dropped'] is None else p['dropped']:>8}"
+                     f"{p['labelled']:>9}{p['bad']:>5}{_pct(p['precision']):>10}  {ci:<12}{lost:>10}")
+    for k in summary["false_keep"]:
+        ci = "–" if k["low"] is None else f"{100 * k['low']:.0f}–{100 * k['high']:.0f}%"
+        lines.append(f"kept, lang {k['lang']}: {k['bad']} of {k['labelled']} labelled bad (false-keep rate {_pct(k['rate'])}, {ci})")
+    if summary["good_lost_total"] is not None:
+        lines.append(f"estimated good documents lost to all labelled reasons: {summary['good_lost_total']:.0f}")
+    return "\n".join(lines)
+
+
+def for_run(run_dir: str | Path, extra: list[str] | None = None) -> dict:
+    """The summary of a run's own labels plus any other labels files (earlier runs), by document id."""
+    view = RunView(run_dir)
+    tables = [store.read(run_dir)] + [store.read(p) for p in extra or []]
+    return summarize(pa.concat_tables(tables), view)

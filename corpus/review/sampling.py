@@ -1,0 +1,129 @@
+"""A stratified, seeded, extendable sample of a run for review.
+
+Strata: every stage x reason x language of the dropped documents (records that never became a document, the
+``read.*`` ledger rows, are left out), the kept documents per language as a control (the false-keep rate), and
+quartile bands of every numeric signal column (so a what-if curve has labels on both sides of any threshold).
+Inside a stratum documents are ordered by a seeded hash of their id, so the same run and seed always give the
+same sample, and extending it (a larger depth) only appends: nothing already drawn moves. The queue is
+round-robin: round r holds the r-th document of each reason and language stratum, then of each kept stratum;
+the band strata follow after ``depth`` rounds, so the first hour of labelling measures the drop reasons.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import xxhash
+
+from corpus.review.rundocs import RunView
+from corpus.rundir import write_json
+
+BANDS = 4
+DEPTH = 10   # documents per stratum in the first sample; "more" adds STEP
+STEP = 10
+
+
+def order_keys(ids: list[str], seed: int) -> np.ndarray:
+    """A seeded pseudo-random rank per id, stable across runs (ids are content-derived)."""
+    prefix = f"{seed}:".encode()
+    return np.fromiter((xxhash.xxh3_64_intdigest(prefix + i.encode()) for i in ids), np.uint64, len(ids))
+
+
+class Sampler:
+    """The review queue of one run; ``DIR/review/sample.json`` keeps its seed and depth across restarts."""
+
+    def __init__(self, view: RunView, seed: int | None = None, depth: int | None = None) -> None:
+        self.view = view
+        self.state_path = view.dir / "review" / "sample.json"
+        state = json.loads(self.state_path.read_text()) if self.state_path.is_file() else {}
+        self.seed = seed if seed is not None else int(state.get("seed", 0))
+        self.depth = depth or int(state.get("depth", DEPTH))
+        self.queue: list[tuple[str, str]] = []
+        self.strata: dict[str, int] = {}  # stratum -> documents in it (in the run, not in the sample)
+        if seed is not None or not self.state_path.is_file():
+            self._save()
+        self._build()
+
+    def _save(self) -> None:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(self.state_path, {"seed": self.seed, "depth": self.depth})
+
+    def extend(self, step: int = STEP) -> int:
+        """Draw ``step`` more documents per stratum (the earlier ones keep their places); returns the new depth."""
+        self.depth += step
+        self._save()
+        self._build()
+        return self.depth
+
+    def _build(self) -> None:
+        idx = self.view.index
+        ids = idx.column("id").to_pylist()
+        docs = [k for k, s in enumerate(idx.column("drop_stage").to_pylist()) if s != "read" and ids[k] is not None]
+        rank = order_keys([ids[k] for k in docs], self.seed)
+        stages, reasons = idx.column("drop_stage").to_pylist(), idx.column("drop_reason").to_pylist()
+        langs = idx.column("lang").to_pylist()
+        groups: dict[str, list[int]] = {}
+        for j, k in enumerate(docs):
+            key = f"drop:{stages[k]}:{reasons[k]}:{langs[k] or '?'}" if stages[k] else f"kept:{langs[k] or '?'}"
+            groups.setdefault(key, []).append(j)
+        self.strata = {k: len(v) for k, v in groups.items()}
+        ordered = {k: [ids[docs[j]] for j in sorted(v, key=lambda j: (int(rank[j]), ids[docs[j]]))[: self.depth]]
+                   for k, v in groups.items()}
+        drop_keys = sorted((k for k in ordered if k.startswith("drop:")), key=lambda k: (-self.strata[k], k))
+        main = drop_keys + sorted(k for k in ordered if k.startswith("kept:"))
+        bands = self._bands(dict(zip((ids[k] for k in docs), rank)))
+        queue, seen = [], set()
+        for keys, pool in ((main, ordered), (sorted(bands), bands)):
+            for r in range(self.depth):
+                for key in keys:
+                    if r < len(pool[key]) and pool[key][r] not in seen:
+                        seen.add(pool[key][r])
+                        queue.append((pool[key][r], key))
+        self.queue = queue
+
+    def _bands(self, rank_of: dict[str, np.uint64]) -> dict[str, list[str]]:
+        """Quartile bands of every numeric signal column over the documents that have a value."""
+        out: dict[str, list[str]] = {}
+        names_by_file = {f: pq.ParquetFile(f).schema_arrow.names for f in self.view.files}
+        for spec in self.view.signals:
+            vals, ids = [], []
+            for f, names in names_by_file.items():
+                if spec.column in names and "id" in names:
+                    t = pq.read_table(f, columns=["id", spec.column])
+                    ids += t.column("id").to_pylist()
+                    vals.append(pc.cast(t.column(spec.column), pa.float64()).to_numpy(zero_copy_only=False))
+            if not vals:
+                continue
+            v = np.concatenate(vals)
+            ok = np.array([not np.isnan(x) and i in rank_of for x, i in zip(v, ids)], bool)
+            if ok.sum() < BANDS:
+                continue
+            v, ids = v[ok], [i for i, good in zip(ids, ok) if good]
+            edges = np.unique(np.quantile(v, np.linspace(0, 1, BANDS + 1)[1:-1]))
+            band = np.searchsorted(edges, v, side="right")
+            for b in np.unique(band):
+                members = [ids[k] for k in np.flatnonzero(band == b)]
+                members.sort(key=lambda i: (int(rank_of[i]), i))
+                lo = v[band == b].min()
+                key = f"band:{spec.column}:{b + 1}/{len(edges) + 1}:{lo:.4g}"
+                self.strata[key] = len(members)
+                out[key] = members[: self.depth]
+        return out
+
+    def next(self, exclude: set[str], n: int = 1, focus: str | None = None) -> list[tuple[str, str]]:
+        """The next ``n`` documents of the queue not in ``exclude`` (labelled, or leased to another tab);
+        ``focus`` keeps only strata starting with it (``drop:c4``, ``kept:``, ``band:gq_words``)."""
+        out = []
+        for doc_id, stratum in self.queue:
+            if doc_id in exclude or (focus and not stratum.startswith(focus)):
+                continue
+            out.append((doc_id, stratum))
+            if len(out) >= n:
+                break
+        return out
+
