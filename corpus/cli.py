@@ -99,6 +99,20 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="where the packing arithmetic runs: auto uses the cluster's GPUs (shared by the workers) when "
                         "there are any, else CPUs (default auto); the output is the same bytes either way")
+    k.add_argument("--mix", action="store_true",
+                   help="DIR is the --out of `corpus mix`: pack its shuffled rows in order from the token ids the mixture "
+                        "counted (the tokenizer must be the mixture's)")
+
+    mx = sub.add_parser("mix", help="build a training mixture (token shares per group) from curated runs",
+                        description="Read MIX.yaml (sources, groups with a where and a share of tokens, max_epochs, select, "
+                                    "boost, rehydrate, budget_tokens, seed; see pipelines/mix-example.yaml), count tokens with "
+                                    "the pack tokenizer, sample every group to its share, and write MIXDIR/data/*.parquet "
+                                    "(globally shuffled), MIXDIR/mix.json (per group: documents, tokens, epochs, share, why a "
+                                    "target was not met) and MIXDIR/README.md. Then: corpus pack MIXDIR --mix --out PACKED.")
+    mx.add_argument("spec", metavar="MIX.yaml", help="mixture spec")
+    mx.add_argument("--out", required=True, metavar="MIXDIR", help="folder for the mixture")
+    mx.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
+    mx.add_argument("--workers", type=int, default=None, help="parallel shard workers (default: one per available CPU)")
 
     q = sub.add_parser("train-quality", help="train an enrichment classifier from a high-quality seed set",
                        description="Train a fastText classifier (DCLM-style) that tells documents like SEED from documents like "
@@ -221,7 +235,7 @@ def _pack(args: argparse.Namespace) -> int:
 
     fmts = FORMATS if args.format == "both" else (args.format,)
     opts = PackOptions(args.tokenizer, args.seq_len, args.mode, fmts, args.eos_token)
-    m = pack(args.dir, args.out, opts, args.address, args.workers, args.device)
+    m = pack(args.dir, args.out, opts, args.address, args.workers, args.device, mix=args.mix)
     t = m["totals"]
     print(f"{t['docs']:,} documents → {t['samples']:,} samples of {args.seq_len + 1} tokens "
           f"({t['tokens']:,} tokens, {t['padding']:,} padding, {t['dropped_tail_tokens']:,} dropped at the tail, "
@@ -247,6 +261,16 @@ def _review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mix(args: argparse.Namespace) -> int:
+    from corpus.mix.run import mix, summary_lines
+
+    m = mix(args.spec, args.out, args.address, args.workers)
+    print("\n".join(summary_lines(m)))
+    print(f"mixture: {args.out}/data/   manifest: {args.out}/mix.json   card: {args.out}/README.md\n"
+          f"next: corpus pack {args.out} --mix --out PACKED --tokenizer {m['tokenizer']['spec']}")
+    return 0
+
+
 def _sample(args: argparse.Namespace) -> int:
     from corpus.sample import write_sample
 
@@ -257,7 +281,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": _run, "stats": _stats, "inspect": _inspect, "report": _report, "export": _export,
             "train-quality": _train_quality, "pack": _pack, "sample": _sample,
-            "review": _review}
+            "review": _review, "mix": _mix}
 
 
 def main(argv: list[str] | None = None) -> int:

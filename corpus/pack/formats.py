@@ -6,7 +6,9 @@ int32 sequence lengths, int64 byte pointers into .bin, int64 document index. The
 from that description, independently of the writer's code path.
 
 InternEvo: ``.bin`` of JSON lines ``{"tokens": [...]}`` and ``.bin.meta``, a NumPy array of
-(byte offset, token count) per line.
+(byte offset, token count) per line. InternEvo treats a line as a document and packs lines itself (labels
+-100 on its own padding), so a line is one document segment of a packed sample, in sample order, and our
+padding is never written: a padded sample written as one line would train EOS -> EOS on it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from corpus.errors import UserError
+
 MAGIC = b"MMIDIDX\x00\x00"
 DTYPES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 6: np.float64, 7: np.float32, 8: np.uint16}
 
@@ -24,6 +28,10 @@ DTYPES = {1: np.uint8, 2: np.int8, 3: np.int16, 4: np.int32, 5: np.int64, 6: np.
 def _ext(prefix: Path, ext: str) -> Path:
     """prefix + extension (prefixes contain dots, so with_suffix would cut them)."""
     return Path(f"{prefix}{ext}")
+
+
+class ShardMismatch(UserError, ValueError):
+    """A .bin whose size is not what its .idx describes (truncated copy, or files from two different packs)."""
 
 
 def token_dtype(vocab_size: int) -> tuple[int, type]:
@@ -40,7 +48,7 @@ class MegatronWriter:
         self.n = 0
         self.length = 0
 
-    def add(self, tokens: np.ndarray) -> None:
+    def add(self, tokens: np.ndarray, lengths: list[list[int]] | None = None) -> None:
         if len(tokens):
             self.length = tokens.shape[1]
             self.fh.write(np.ascontiguousarray(tokens, dtype=self.dtype).tobytes())
@@ -84,8 +92,15 @@ class MegatronReader:
         off += 8 * n
         self.doc_idx = np.frombuffer(idx, dtype=np.int64, count=n_docs, offset=off)
         binary = _ext(prefix, ".bin")
-        # a shard whose documents were all removed upstream (e.g. by dedup) is valid and empty; mmap refuses empty files
-        self.bin = np.memmap(binary, dtype=self.dtype, mode="r") if binary.stat().st_size else np.empty(0, self.dtype)
+        itemsize = np.dtype(self.dtype).itemsize
+        expected = int(self.pointers[-1]) + int(self.sizes[-1]) * itemsize if n else 0
+        actual = binary.stat().st_size
+        if actual != expected:
+            raise ShardMismatch(f"{binary}: {actual:,} bytes, but {prefix}.idx describes {n:,} sequences in {expected:,} bytes: "
+                                f"the .bin is {'truncated' if actual < expected else 'from another pack'}; copy it again, or "
+                                f"delete the shard's _shards/ marker and re-run `corpus pack`")
+        # an empty index (written by older versions for a shard with no documents) pairs with a 0-byte .bin; mmap refuses those
+        self.bin = np.memmap(binary, dtype=self.dtype, mode="r") if actual else np.empty(0, self.dtype)
 
     def __len__(self) -> int:
         return len(self.sizes)
@@ -104,12 +119,16 @@ class InternEvoWriter:
         self.meta: list[tuple[int, int]] = []
         self.offset = 0
 
-    def add(self, tokens: np.ndarray) -> None:
-        for row in tokens:
-            line = (json.dumps({"tokens": row.tolist()}) + "\n").encode()
-            self.meta.append((self.offset, len(row)))
-            self.fh.write(line)
-            self.offset += len(line)
+    def add(self, tokens: np.ndarray, lengths: list[list[int]] | None = None) -> None:
+        """One line per document segment (``lengths[i]``: the segment lengths of sample i, padding excluded)."""
+        for i, row in enumerate(tokens):
+            pos = 0
+            for n in (lengths[i] if lengths is not None else [len(row)]):
+                line = (json.dumps({"tokens": row[pos : pos + n].tolist()}) + "\n").encode()
+                self.meta.append((self.offset, n))
+                self.fh.write(line)
+                self.offset += len(line)
+                pos += n
 
     def close(self) -> list[Path]:
         self.fh.close()
@@ -118,9 +137,9 @@ class InternEvoWriter:
         return [self.bin_path, self.meta_path]
 
 
-def write_internevo(prefix: Path, tokens: np.ndarray) -> list[Path]:
+def write_internevo(prefix: Path, tokens: np.ndarray, lengths: list[list[int]] | None = None) -> list[Path]:
     w = InternEvoWriter(prefix)
-    w.add(tokens)
+    w.add(tokens, lengths)
     return w.close()
 
 
