@@ -16,12 +16,17 @@ from pathlib import Path
 
 def records(path: Path, limit: int | None = None) -> list[bytes]:
     """The uncompressed records of a gzip-per-record WARC, one per member, each ending with ``\\r\\n\\r\\n``."""
-    data = Path(path).read_bytes()
+    data = memoryview(Path(path).read_bytes())
     out, pos = [], 0
     while pos < len(data) and (limit is None or len(out) < limit):
-        d = zlib.decompressobj(31)
-        out.append(d.decompress(data[pos:]))
-        pos = len(data) - len(d.unused_data)
+        d, parts = zlib.decompressobj(31), []
+        while not d.eof:  # fed in pieces: handing zlib the whole rest would copy it once per member
+            piece = data[pos : pos + 65536]
+            assert piece, f"{path}: cut off inside a gzip member"
+            parts.append(d.decompress(piece))
+            pos += len(piece)
+        pos -= len(d.unused_data)
+        out.append(b"".join(parts))
     return out
 
 
