@@ -12,8 +12,11 @@ or cut-off gzip member, or garbage between records are still read. So framing is
 
 Memory is bounded whatever the file: bytes are decompressed 16 KiB of input at a time, a record keeps at most
 ``keep`` bytes of its block (the rest is only hashed), and a resync scan never holds more than its window.
-The decompressed bytes before a corruption are exact (deflate is sequential), so records that ended cleanly
-before it are kept; a record is emitted only once the bytes after it have been seen to be a valid boundary.
+A record is emitted only once the bytes after it have been seen to be a valid boundary. In a gzip-per-record
+file (Common Crawl) that includes its member's CRC, which covers the headers too. In a file with many records
+per member (``gzip file.warc``), records are emitted before the member's CRC is reached, so there they rest on
+their own framing and digests; the damage report of a member that breaks later says how many were read
+before the break (its byte range is the whole member: compressed offsets inside a member are not exact).
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import re
 import zlib
 from dataclasses import dataclass
 from typing import Iterator
+
+from corpus import storage
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 _IN = 1 << 14  # compressed bytes per decompress call: what zlib copies as a member's unused tail stays small
@@ -56,12 +60,13 @@ class Broken(Exception):
 
 
 class Source:
-    """The file, read by offset through one window, so resync scans and members share reads."""
+    """The file, read by offset through one window, so resync scans and members share reads. A local file is read
+    with ``os.pread``; a remote object (``s3://``, …) through ``corpus.storage``'s ranged, retrying reader."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, options: dict | None = None) -> None:
         self.path = path
-        self.fd = os.open(path, os.O_RDONLY)
-        self.size = os.fstat(self.fd).st_size
+        self.reader = storage.reader(path, options)
+        self.size = self.reader.size
         self._win = b""
         self._off = 0
 
@@ -69,12 +74,12 @@ class Source:
         """Up to ``n`` bytes at ``off`` (fewer at the end of the file)."""
         rel = off - self._off
         if rel < 0 or rel + n > len(self._win) and self._off + len(self._win) < self.size:
-            self._win = os.pread(self.fd, max(_READ, n), off)
+            self._win = self.reader.pread(off, max(_READ, n))
             self._off, rel = off, 0
         return memoryview(self._win)[rel : rel + n]
 
     def close(self) -> None:
-        os.close(self.fd)
+        self.reader.close()
 
 
 class Member:
@@ -374,8 +379,8 @@ def dechunk(data: bytes) -> bytes | None:
 class Framer:
     """Records and gaps of one archive file, in file order."""
 
-    def __init__(self, path: str, keep_types: tuple[str, ...], keep: int) -> None:
-        self.src = Source(path)
+    def __init__(self, path: str, keep_types: tuple[str, ...], keep: int, options: dict | None = None) -> None:
+        self.src = Source(path, options)
         self.keep_types, self.keep = keep_types, keep
         self.gz = bytes(self.src.view(0, 2)) == b"\x1f\x8b"
         lower = path.lower()
