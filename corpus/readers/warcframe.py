@@ -24,12 +24,11 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import os
 import re
 import zlib
 from dataclasses import dataclass
 from typing import Iterator
-
-from corpus import storage
 
 GZIP_MAGIC = b"\x1f\x8b\x08"
 _IN = 1 << 14  # compressed bytes per decompress call: what zlib copies as a member's unused tail stays small
@@ -59,14 +58,31 @@ class Broken(Exception):
         self.why, self.truncated = why, truncated
 
 
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+
+
 class Source:
-    """The file, read by offset through one window, so resync scans and members share reads. A local file is read
-    with ``os.pread``; a remote object (``s3://``, …) through ``corpus.storage``'s ranged, retrying reader."""
+    """The file, read by offset through one window, so resync scans and members share reads.
+
+    A local path (``file://`` allowed) is read with ``os.pread``; a remote object (``s3://``, ``https://``, …)
+    through ``corpus.storage``'s ranged, retrying reader with ``options``, imported only then, so reading local
+    files needs nothing beyond this module."""
 
     def __init__(self, path: str, options: dict | None = None) -> None:
         self.path = path
-        self.reader = storage.reader(path, options)
-        self.size = self.reader.size
+        m = _SCHEME.match(path)
+        if m is not None and m.group(1).lower() not in ("file", "local"):
+            from corpus import storage
+
+            reader = storage.reader(path, options)
+            self.size = reader.size
+            self._pread = reader.pread
+            self._close = reader.close
+        else:
+            fd = os.open(path[m.end() :] if m is not None else path, os.O_RDONLY)
+            self.size = os.fstat(fd).st_size
+            self._pread = lambda off, n: os.pread(fd, n, off)
+            self._close = lambda: os.close(fd)
         self._win = b""
         self._off = 0
 
@@ -74,12 +90,12 @@ class Source:
         """Up to ``n`` bytes at ``off`` (fewer at the end of the file)."""
         rel = off - self._off
         if rel < 0 or rel + n > len(self._win) and self._off + len(self._win) < self.size:
-            self._win = self.reader.pread(off, max(_READ, n))
+            self._win = self._pread(off, max(_READ, n))
             self._off, rel = off, 0
         return memoryview(self._win)[rel : rel + n]
 
     def close(self) -> None:
-        self.reader.close()
+        self._close()
 
 
 class Member:
