@@ -15,7 +15,7 @@ header h1{font-size:17px;margin:0} main{display:grid;grid-template-columns:minma
 .doc{white-space:pre-wrap;font-size:13px;background:#f6f6f6;border-left:3px solid #d8593b;padding:8px;max-height:55vh;overflow:auto}
 .doc.kept{border-color:#3b7dd8} mark{background:#ffd54a}
 table{border-collapse:collapse;font-size:12px} td,th{border-bottom:1px solid #eee;padding:2px 7px;text-align:right}
-td:first-child,th:first-child{text-align:left} tr.fired td{background:#ffe9e2;font-weight:600}
+td:first-child,th:first-child,#precision td:nth-child(2),#precision th:nth-child(2){text-align:left} tr.fired td{background:#ffe9e2;font-weight:600}
 button{font-size:14px;padding:5px 12px;margin-right:6px} kbd{background:#eee;border:1px solid #ccc;border-radius:3px;padding:0 4px}
 .tags label{display:inline-block;margin:2px 8px 2px 0;font-size:13px} #note{width:95%}
 #status{color:#2a7a2a;font-size:12px} .err{color:#b00}
@@ -27,6 +27,7 @@ SCRIPT = r"""
   var params = new URLSearchParams(location.search);
   var TOKEN = params.get('token') || '';
   var FOCUS = params.get('focus') || '';
+  var FIRST = params.get('doc') || '';  // ?doc=ID opens that document first (a link from a note or the report)
   var CLIENT = Array.from(crypto.getRandomValues(new Uint8Array(8)), function (b) { return b.toString(16).padStart(2, '0'); }).join('');
   var current = null, stratum = '', busy = false, tags = [];
   var $ = function (id) { return document.getElementById(id); };
@@ -89,6 +90,10 @@ SCRIPT = r"""
   }
   function syncTags() { document.querySelectorAll('.tags input').forEach(function (b) { b.checked = tags.indexOf(b.value) >= 0; }); }
   function nextDoc() {
+    if (FIRST) {
+      var id = FIRST; FIRST = ''; stratum = 'linked';
+      return api('/api/doc?id=' + encodeURIComponent(id)).then(renderDoc);
+    }
     return api('/api/next?n=1&client=' + CLIENT + '&focus=' + encodeURIComponent(FOCUS)).then(function (r) {
       if (!r.docs.length) {
         current = null; document.body.dataset.docId = '';
@@ -135,13 +140,13 @@ SCRIPT = r"""
   }
   function submit(label) {
     if (!current || busy) { return; }
-    busy = true;
+    busy = true; document.body.dataset.busy = '1';
     var body = {id: current.id, label: label, tags: tags.slice(), note: $('note').value, stratum: stratum};
     api('/api/label', body).then(function (r) {
       status('saved ' + label + ' (' + r.labels + ' label rows)');
       renderSummary(r.summary);
       return nextDoc();
-    }).catch(function (e) { status('not saved: ' + (e.message || e), true); }).then(function () { busy = false; });
+    }).catch(function (e) { status('not saved: ' + (e.message || e), true); }).then(function () { busy = false; document.body.dataset.busy = '0'; });
   }
   function more() { api('/api/more', {}).then(function (r) { status('sample extended to ' + r.depth + ' per stratum'); return nextDoc(); }); }
   document.addEventListener('keydown', function (ev) {
@@ -202,5 +207,5 @@ BODY = """
 
 
 def page(nonce: str) -> str:
-    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>corpus review</title>"
+    return (f"<!doctype html><html lang='en'><head><meta charset='utf-8'><link rel='icon' href='data:,'><title>corpus review</title>"
             f"<style nonce='{nonce}'>{CSS}</style><script nonce='{nonce}'>{SCRIPT}</script></head><body>{BODY}</body></html>")
