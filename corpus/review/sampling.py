@@ -12,7 +12,6 @@ the band strata follow after ``depth`` rounds, so the first hour of labelling me
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -63,20 +62,19 @@ class Sampler:
     def _build(self) -> None:
         idx = self.view.index
         ids = idx.column("id").to_pylist()
-        docs = [k for k, s in enumerate(idx.column("drop_stage").to_pylist()) if s != "read" and ids[k] is not None]
-        rank = order_keys([ids[k] for k in docs], self.seed)
         stages, reasons = idx.column("drop_stage").to_pylist(), idx.column("drop_reason").to_pylist()
         langs = idx.column("lang").to_pylist()
+        is_doc = np.array([s != "read" and i is not None for s, i in zip(stages, ids)], bool)
+        rank = order_keys([i or "" for i in ids], self.seed)  # aligned with the index rows
         groups: dict[str, list[int]] = {}
-        for j, k in enumerate(docs):
+        for k in np.flatnonzero(is_doc):
             key = f"drop:{stages[k]}:{reasons[k]}:{langs[k] or '?'}" if stages[k] else f"kept:{langs[k] or '?'}"
-            groups.setdefault(key, []).append(j)
+            groups.setdefault(key, []).append(int(k))
         self.strata = {k: len(v) for k, v in groups.items()}
-        ordered = {k: [ids[docs[j]] for j in sorted(v, key=lambda j: (int(rank[j]), ids[docs[j]]))[: self.depth]]
-                   for k, v in groups.items()}
+        ordered = {k: [ids[j] for j in self._first(np.array(v), rank, k)] for k, v in groups.items()}
         drop_keys = sorted((k for k in ordered if k.startswith("drop:")), key=lambda k: (-self.strata[k], k))
         main = drop_keys + sorted(k for k in ordered if k.startswith("kept:"))
-        bands = self._bands(dict(zip((ids[k] for k in docs), rank)))
+        bands = {k: [ids[j] for j in rows] for k, rows in self._bands(is_doc, rank).items()}
         queue, seen = [], set()
         for keys, pool in ((main, ordered), (sorted(bands), bands)):
             for r in range(self.depth):
@@ -86,33 +84,40 @@ class Sampler:
                         queue.append((pool[key][r], key))
         self.queue = queue
 
-    def _bands(self, rank_of: dict[str, np.uint64]) -> dict[str, list[str]]:
-        """Quartile bands of every numeric signal column over the documents that have a value."""
-        out: dict[str, list[str]] = {}
-        names_by_file = {f: pq.ParquetFile(f).schema_arrow.names for f in self.view.files}
+    def _first(self, rows: np.ndarray, rank: np.ndarray, stratum: str) -> np.ndarray:
+        """The ``depth`` first rows of a stratum in its own seeded order: the shared id hash mixed with a hash of
+        the stratum's name, so overlapping strata (a document is in one band of every signal) do not all pick
+        the same documents."""
+        salt = np.uint64(xxhash.xxh3_64_intdigest(f"{self.seed}:{stratum}".encode()))
+        with np.errstate(over="ignore"):
+            mixed = (rank[rows] ^ salt) * np.uint64(0x9E3779B97F4A7C15)
+            mixed ^= mixed >> np.uint64(29)
+        return rows[np.lexsort((rows, mixed))][: self.depth]
+
+    def _bands(self, is_doc: np.ndarray, rank: np.ndarray) -> dict[str, np.ndarray]:
+        """Quartile bands of every numeric signal column over the documents that have a value. Columns are read
+        file by file in the index's order, so values line up with the index rows without any id lookup."""
+        out: dict[str, np.ndarray] = {}
+        sizes = [pq.ParquetFile(f).metadata.num_rows for f in self.view.files]
+        names_by_file = [pq.ParquetFile(f).schema_arrow.names for f in self.view.files]
         for spec in self.view.signals:
-            vals, ids = [], []
-            for f, names in names_by_file.items():
-                if spec.column in names and "id" in names:
-                    t = pq.read_table(f, columns=["id", spec.column])
-                    ids += t.column("id").to_pylist()
-                    vals.append(pc.cast(t.column(spec.column), pa.float64()).to_numpy(zero_copy_only=False))
-            if not vals:
+            parts = []
+            for f, names, n in zip(self.view.files, names_by_file, sizes):
+                if spec.column in names:
+                    parts.append(pc.cast(pq.read_table(f, columns=[spec.column]).column(0), pa.float64()).to_numpy(zero_copy_only=False))
+                else:
+                    parts.append(np.full(n, np.nan))
+            v = np.concatenate(parts) if parts else np.empty(0)
+            rows = np.flatnonzero(~np.isnan(v) & is_doc)
+            if len(rows) < BANDS:
                 continue
-            v = np.concatenate(vals)
-            ok = np.array([not np.isnan(x) and i in rank_of for x, i in zip(v, ids)], bool)
-            if ok.sum() < BANDS:
-                continue
-            v, ids = v[ok], [i for i, good in zip(ids, ok) if good]
-            edges = np.unique(np.quantile(v, np.linspace(0, 1, BANDS + 1)[1:-1]))
-            band = np.searchsorted(edges, v, side="right")
+            edges = np.unique(np.quantile(v[rows], np.linspace(0, 1, BANDS + 1)[1:-1]))
+            band = np.searchsorted(edges, v[rows], side="right")
             for b in np.unique(band):
-                members = [ids[k] for k in np.flatnonzero(band == b)]
-                members.sort(key=lambda i: (int(rank_of[i]), i))
-                lo = v[band == b].min()
-                key = f"band:{spec.column}:{b + 1}/{len(edges) + 1}:{lo:.4g}"
+                members = rows[band == b]
+                key = f"band:{spec.column}:{b + 1}/{len(edges) + 1}:{v[members].min():.4g}"
                 self.strata[key] = len(members)
-                out[key] = members[: self.depth]
+                out[key] = self._first(members, rank, key)
         return out
 
     def next(self, exclude: set[str], n: int = 1, focus: str | None = None) -> list[tuple[str, str]]:
