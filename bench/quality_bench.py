@@ -26,7 +26,7 @@ def main(docs_dir: Path, extract_ms_per_doc: float | None = None) -> dict:
     import pyarrow as pa
     import pyarrow.dataset as ds
 
-    from corpus.safety.assets import models_dir
+    from corpus.models import models_dir
     from filters.domain_tags import DomainTags
     from filters.perplexity import Perplexity
     from filters.quality_model import QualityModel

@@ -60,7 +60,7 @@ def main(docs_dir: Path, out_root: Path) -> dict:
     import pyarrow.dataset as ds
 
     from corpus.safety import pii, pii_cases
-    from corpus.safety.assets import models_dir
+    from corpus.models import models_dir
 
     print("\nsafety stage (blocklist + word lists + classifiers + PII masking)")
     rows = ds.dataset(str(docs_dir), format="parquet").to_table(columns=["url", "domain", "lang", "text"]).to_pylist()
@@ -97,8 +97,8 @@ def main(docs_dir: Path, out_root: Path) -> dict:
 def classifier_report(real: list[dict]) -> dict:
     """The card's held-out and human-checked numbers, false flags on real clean pages, speed against the teacher."""
     from corpus.quality import fasttext_clf
-    from corpus.safety import teacher
-    from corpus.safety.assets import models_dir
+    from training import teacher
+    from corpus.models import models_dir
 
     card = json.loads((models_dir() / "safety.json").read_text())
     texts = [r["text"] for r in real if r["lang"] in ("en", "zh") and r["text"]]

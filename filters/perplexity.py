@@ -1,6 +1,6 @@
 """KenLM perplexity per document and per paragraph, with CCNet's head/middle/tail buckets.
 
-Models are trained by `make models` on reference text (corpus/quality/kenlm_train.py) and loaded once per
+Models are trained by `make models` on reference text (training/kenlm_train.py) and loaded once per
 worker. Bucket cut-offs are the terciles of the held-out reference's perplexities (models/kenlm.json), so
 "head" means "as fluent as the reference". By default nothing is dropped: the score and bucket are signals
 a curator thresholds (``max_ppl``) or mixes on later. Documents in a language without a model get nulls.
@@ -36,7 +36,7 @@ class Perplexity(Step):
     def setup(self) -> None:
         import kenlm
 
-        from corpus.safety.assets import model_path, models_dir
+        from corpus.models import model_path, models_dir
 
         root = models_dir()
         card_path = root / "kenlm.json"
@@ -55,7 +55,7 @@ class Perplexity(Step):
                 self.cuts[lang] = (card[lang]["buckets"]["head_below"], card[lang]["buckets"]["middle_below"])
 
     def __call__(self, table: pa.Table) -> pa.Table:
-        from corpus.quality.kenlm_train import perplexity
+        from corpus.quality.kenlm_score import perplexity
 
         texts = table.column("text").to_pylist()
         langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * len(texts)

@@ -3,7 +3,7 @@ and ``not_ad_score`` (content against advertising and spam), WanJuan-CC's two qu
 names its export fields take. ``enrich`` scores the pool with a classifier a user trained from a seed set
 (`corpus train-quality`) and keeps the top fraction, DCLM-style.
 
-The default models are trained by `make models` (corpus/quality/classifiers_train.py; how their labels
+The default models are trained by `make models` (training/quality_classifiers.py; how their labels
 were made and their held-out precision/recall are in models/quality.json). Scores are kept as columns;
 dropping is opt-in through ``min_score`` thresholds, so a curator can look at the distributions first.
 """
@@ -18,7 +18,7 @@ from typing import Callable, ClassVar
 import pyarrow as pa
 
 from corpus.registry import register
-from corpus.safety.assets import model_path
+from corpus.models import model_path
 from corpus.step import Step, mark, set_column
 
 

@@ -83,7 +83,7 @@ class Safety(Step):
     def files(self, resolve) -> list[str]:
         """Blocklists by category name are built by `make models`; a path names the user's own list. Both are
         checked here, on the driver, with the classifiers and word lists."""
-        from corpus.safety.assets import models_dir
+        from corpus.models import models_dir
 
         found = super().files(resolve)
         for name in self.params.blocklists:
@@ -93,7 +93,7 @@ class Safety(Step):
 
     def setup(self) -> None:
         from corpus.quality import fasttext_clf
-        from corpus.safety.assets import model_path, models_dir
+        from corpus.models import model_path, models_dir
         from corpus.safety.blocklist import Blocklist, build
         from corpus.safety.words import Lexicon, default_lists, load_user_lists
 

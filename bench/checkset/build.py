@@ -28,7 +28,7 @@ from warcio.archiveiterator import ArchiveIterator
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from corpus.quality.kenlm_train import WIKI, _strip_wikitext  # noqa: E402
+from training.kenlm_train import WIKI, _strip_wikitext  # noqa: E402
 from corpus.sample import build_pages, chinese_sentences, english_paragraphs, safety_pages  # noqa: E402
 from filters.charset import decode  # noqa: E402
 

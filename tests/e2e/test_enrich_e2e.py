@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from corpus.cli import main
-from corpus.quality.kenlm_train import english_reference
-from corpus.safety.assets import models_dir
+from training.kenlm_train import english_reference
+from corpus.models import models_dir
 
 pytestmark = pytest.mark.e2e
 

@@ -9,8 +9,9 @@ import random
 import pyarrow as pa
 import pytest
 
-from corpus.quality.kenlm_train import chinese_reference, english_reference, perplexity
-from corpus.safety.assets import models_dir
+from corpus.quality.kenlm_score import perplexity
+from training.kenlm_train import chinese_reference, english_reference
+from corpus.models import models_dir
 from filters.perplexity import Perplexity, PerplexityParams
 
 MODELS = models_dir()

@@ -11,9 +11,10 @@ import pyarrow as pa
 import pytest
 
 from corpus.cli import main
-from corpus.quality import domain, fasttext_clf, labels
-from corpus.quality.kenlm_train import english_reference
-from corpus.safety.assets import models_dir
+from corpus.quality import domain, fasttext_clf
+from training import quality_labels as labels
+from training.kenlm_train import english_reference
+from corpus.models import models_dir
 from corpus.sample import english_paragraphs
 from filters.quality_model import Enrich, EnrichParams, QualityModel, QualityModelParams
 

@@ -9,7 +9,7 @@ import pyarrow as pa
 import pytest
 
 from corpus.safety import pii, pii_cases
-from corpus.safety.assets import models_dir
+from corpus.models import models_dir
 from corpus.safety.blocklist import Blocklist, build
 from corpus.safety.words import Lexicon, default_lists
 from filters.safety import Safety, SafetyParams

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 
 from corpus.quality import fasttext_clf
-from corpus.safety import classifier_cases, classifier_labels, teacher
-from corpus.safety.assets import models_dir
+from training import safety_cases as classifier_cases, safety_labels as classifier_labels, teacher
+from corpus.models import models_dir
 from corpus.safety.words import default_lists
 from filters.safety import Safety, SafetyParams
 

@@ -10,8 +10,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from corpus.quality import fasttext_clf, labels
-from corpus.safety import classifier_cases, classifier_labels, teacher
+from corpus.quality import fasttext_clf
+from training import quality_labels as labels
+from training import safety_cases as classifier_cases, safety_labels as classifier_labels, teacher
 from corpus.safety.words import default_lists
 
 MODELS = {"porn": "safety-porn.bin", "toxic": "safety-toxic.bin"}

@@ -15,7 +15,6 @@ import bz2
 import datetime
 import html
 import json
-import math
 import re
 import subprocess
 import sys
@@ -23,16 +22,12 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from corpus.quality.kenlm_score import perplexity, units
+
 ORDER = {"en": 4, "zh": 5}
 GENSIM = "gensim==4.4.0"
 KENLM = "kenlm==0.3.0"
 WIKI = "gensim/test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
-
-
-def units(text: str) -> str:
-    from corpus.textunits import tokens
-
-    return " ".join(tokens(text))
 
 
 def _strip_wikitext(raw: str) -> list[str]:
@@ -93,20 +88,6 @@ def build_tools(cache: Path, build: Path) -> Path:
                    stdout=subprocess.DEVNULL)
     subprocess.run(["make", "-j2", "lmplz", "build_binary"], cwd=src / "build", check=True, stdout=subprocess.DEVNULL)
     return bin_dir
-
-
-def perplexity(model, text: str) -> tuple[float, float]:
-    """(document perplexity, worst paragraph perplexity), CCNet's way: 10 ^ (-(sum of log10 probabilities) /
-    tokens), each line scored as one sentence with its end-of-sentence token."""
-    total, n, worst = 0.0, 0, 0.0
-    for line in text.split("\n"):
-        u = units(line)
-        if u:
-            lp, k = model.score(u, bos=True, eos=True), len(u.split()) + 1
-            total += lp
-            n += k
-            worst = max(worst, 10 ** (-lp / k))
-    return (10 ** (-total / n), worst) if n else (math.inf, math.inf)
 
 
 def train(out: Path) -> dict:

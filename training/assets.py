@@ -15,20 +15,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from corpus.models import models_dir
 from corpus.safety.blocklist import build
 
 WHEEL = "datatrove==0.10.1"
 LIST_ASSET = "datatrove/assets/url_filterblacklistsv0_3_0.tar.gz"
 WORDS_ASSET = "datatrove/assets/banned_words.txt"
-
-
-def models_dir() -> Path:
-    return Path(__file__).resolve().parents[2] / "models"
-
-
-def model_path(name: str) -> Path:
-    """A recipe's model reference: a file under models/ (built by `make models`), else a path of the user's."""
-    return models_dir() / name if (models_dir() / name).exists() else Path(name)
 
 
 def build_assets(out: Path) -> dict:

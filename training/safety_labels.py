@@ -36,7 +36,7 @@ import random
 import re
 import zlib
 
-from corpus.quality.labels import AD_FAMILIES, _fill, _words, code_chunks, damage, split
+from training.quality_labels import AD_FAMILIES, _fill, _words, code_chunks, damage, split
 
 IDENTITY = {"gay", "gays", "lesbian", "lesbians", "homosexual", "homosexuals", "queer", "jew", "jews", "jewish",
             "muslim", "muslims", "islam", "black", "blacks", "negro", "asian", "mexican", "arab", "christian",

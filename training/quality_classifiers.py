@@ -8,7 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from corpus.quality import fasttext_clf, labels
+from corpus.quality import fasttext_clf
+from training import quality_labels as labels
 
 MODELS = {"fluency": "quality-fluency.bin", "not_ad": "quality-not-ad.bin"}
 

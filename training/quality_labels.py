@@ -33,7 +33,7 @@ AD_HELD_OUT = ("loan", "app", "zh_loan", "zh_app")
 
 def reference_documents(cache: Path) -> dict[str, list[str]]:
     """Real prose by language, as documents of consecutive paragraphs (order kept, so neighbours stay together)."""
-    from corpus.quality.kenlm_train import chinese_reference, english_reference
+    from training.kenlm_train import chinese_reference, english_reference
     from corpus.sample import english_paragraphs
 
     rng = random.Random(5)
