@@ -45,8 +45,10 @@ def test_counts_add_up_and_nothing_is_lost(sample_run, sample_dir):
     stats = json.loads((out / "stats.json").read_text())
     assert [s["name"] for s in stats["stages"]] == ["read", "extract", "langid", "format", "abnormal",
                                                     "gopher_repetition", "gopher_quality", "c4", "fineweb", "dedup", "safety", "perplexity", "quality_model", "domain_tags"]
+    rejected = Counter(zip(*(sink(out, "rejected").column(c).to_pylist() for c in ("drop_stage", "drop_reason"))))
+    assert rejected == Counter({(s["name"], r): n for s in stats["stages"] for r, n in s["rejected"].items()})  # stats = the data's counts
     for s in stats["stages"]:
-        assert s["docs_in"] == s["docs_out"] + sum(s["rejected"].values()) + s["errors"], s["name"]
+        assert sum(sum(c.values()) for c in s["by_lang"].values()) == s["docs_in"], s["name"]
     for a, b in zip(stats["stages"], stats["stages"][1:]):
         assert b["docs_in"] == a["docs_out"]
     assert stats["input_records"] == count_records(sample_dir)
