@@ -32,8 +32,20 @@ def build_parser() -> argparse.ArgumentParser:
         "drop_reason), DIR/quarantine (records that made a stage fail, with the error), DIR/stats.json and "
         "DIR/manifest.json. Re-running the same command resumes: committed shards are skipped."))
     r.add_argument("pipeline", help="recipe YAML, e.g. pipelines/default.yaml")
-    r.add_argument("--input", "-i", nargs="+", required=True, metavar="PATH_OR_GLOB",
-                   help="WARC/ARC/WET (.warc[.gz] .arc[.gz] .wet[.gz]), JSONL (.jsonl[.gz|.zst]), .parquet, or a folder of .html files")
+    r.add_argument("--input", "-i", nargs="+", default=[], metavar="PATH_OR_GLOB",
+                   help="WARC/ARC/WET (.warc[.gz] .arc[.gz] .wet[.gz]), JSONL (.jsonl[.gz|.zst]), .parquet, or a folder of .html "
+                        "files; local paths or s3://, gs://, hf://, https:// URLs, globs on each (quote them)")
+    r.add_argument("--input-list", default=None, metavar="LISTING",
+                   help="a path listing, one key per line, gzip or plain, local or remote: Common Crawl's warc.paths.gz or "
+                        "wet.paths.gz (with or instead of --input)")
+    r.add_argument("--input-prefix", default=None, metavar="URL",
+                   help="joined to the listing's relative keys (default s3://commoncrawl/; https://data.commoncrawl.org/ "
+                        "reads Common Crawl without AWS credentials)")
+    r.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="only the first N inputs (the listing's first N lines, then the expanded --input paths)")
+    r.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
+                   help="an fsspec option for remote inputs, over the recipe's read.storage_options (repeatable; dotted keys "
+                        "nest: client_kwargs.region_name=us-east-1; values are YAML: anon=true)")
     r.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder (created if missing)")
     r.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
     r.add_argument("--workers", type=int, default=None, help="parallel shard workers (default: one per available CPU)")
@@ -154,7 +166,8 @@ def _run(args: argparse.Namespace) -> int:
 
     summary = run(args.pipeline, args.input, args.output, args.address, args.workers, not args.no_resume,
                   overwrite=args.overwrite, skip_unreadable=args.skip_unreadable, quiet=args.quiet,
-                  progress_interval=args.progress_interval)
+                  progress_interval=args.progress_interval, input_list=args.input_list, input_prefix=args.input_prefix,
+                  limit=args.limit, storage_options=args.storage_option)
     print(f"\n{summary['input_records']:,} input records → {summary['kept']:,} kept, "
           f"{summary['rejected']:,} rejected, {summary['quarantined']:,} quarantined\n")
     print(funnel_text(summary["stages"]))

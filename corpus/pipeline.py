@@ -22,7 +22,7 @@ from typing import Callable
 
 import pyarrow as pa
 
-from corpus import __version__, preflight, readers, rundir
+from corpus import __version__, preflight, readers, rundir, storage
 from corpus import shard as shard_mod
 from corpus.progress import Progress
 from corpus.readers import InputFile
@@ -67,10 +67,22 @@ class Prepared:
         return hashlib.sha256(json.dumps(self.shard_key(shard), sort_keys=True).encode()).hexdigest()[:16]
 
 
-def prepare(recipe_path: str, inputs: list[str], output: str, skip_unreadable: bool = False) -> Prepared:
-    """Recipe, inputs, model files and the output folder, all checked here (no Ray)."""
+def prepare(recipe_path: str, inputs: list[str], output: str, skip_unreadable: bool = False, input_list: str | None = None,
+            input_prefix: str | None = None, limit: int | None = None, storage_options: list[str] | None = None) -> Prepared:
+    """Recipe, inputs, model files and the output folder, all checked here (no Ray). ``input_list``: a path listing
+    (Common Crawl's warc.paths.gz), its relative keys joined to ``input_prefix``; ``limit``: the first N inputs;
+    ``storage_options``: ``KEY=VALUE`` pairs over the recipe's ``read.storage_options`` for remote inputs."""
+    if limit is not None and limit < 1:
+        raise readers.InputError(f"--limit {limit}: give a number of inputs of at least 1")
     recipe = load(recipe_path)
-    files = readers.discover(inputs, skip_unreadable)
+    # the workers read with the recipe's ReadParams, so the merged options travel with it (not into recipe.raw: the
+    # resume key and the manifest never hold what the command line adds, such as a secret)
+    options = storage.merge_options(storage.options_of(recipe.read), storage_options or [])
+    recipe.read.storage_options = options  # type: ignore[attr-defined]
+    listed = readers.listing(input_list, input_prefix, limit, options) if input_list else []
+    if not inputs and not listed:
+        raise readers.InputError("give the inputs: --input PATH_OR_GLOB, or --input-list LISTING (e.g. a warc.paths.gz)")
+    files = readers.discover(inputs or [], skip_unreadable, options, listed, limit)
     if any(f.format in ("warc", "html_dir") and not f.problem for f in files) and recipe.stages[0].kind != "extract":
         raise readers.InputError(f"{recipe.path}: WARC/HTML inputs hold HTML, and the recipe's first stage is "
                                  f"'{recipe.stages[0].name}'; start the recipe with an 'extract' stage")
@@ -85,7 +97,7 @@ def prepare(recipe_path: str, inputs: list[str], output: str, skip_unreadable: b
     carried = text_reader.carried_fields([f.path for f in files if f.format == "parquet" and not f.problem], recipe.read)
     return Prepared(recipe, files, steps, output_schema([f for s in steps for f in s.columns()], carried), out_dir,
                     preflight.run_key(recipe, model_files), model_files,
-                    {f.shard: preflight.input_identity(f) for f in files})
+                    {f.shard: preflight.input_identity(f, options=options) for f in files})
 
 
 def run(
@@ -100,9 +112,13 @@ def run(
     skip_unreadable: bool = False,
     quiet: bool = False,
     progress_interval: float | None = None,
+    input_list: str | None = None,
+    input_prefix: str | None = None,
+    limit: int | None = None,
+    storage_options: list[str] | None = None,
 ) -> dict:
     started = time.time()
-    prep = prepare(recipe_path, inputs, output, skip_unreadable)
+    prep = prepare(recipe_path, inputs, output, skip_unreadable, input_list, input_prefix, limit, storage_options)
     lock = rundir.RunLock(prep.out_dir)
     lock.acquire()
     try:

@@ -16,7 +16,7 @@ import json
 import os
 from pathlib import Path
 
-from corpus import __version__
+from corpus import __version__, storage
 from corpus.readers import InputFile
 from corpus.recipe import Recipe, RecipeError
 from corpus.step import Step
@@ -88,9 +88,18 @@ def code_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def input_identity(inp: InputFile, sample: int = 1 << 20) -> str:
+def input_identity(inp: InputFile, sample: int = 1 << 20, options: dict | None = None) -> str:
     """Size, mtime and the first and last MiB of a file (all of it when small), or of every file in a folder:
-    a repaired or replaced input gets a new identity without reading a 1 GB archive end to end."""
+    a repaired or replaced input gets a new identity without reading a 1 GB archive end to end.
+
+    A remote object: its URL, size and the version its store gives (ETag, checksum or generation; the mtime where
+    there is nothing better), which discovery already fetched, so a thousand-object run costs no extra request;
+    only a store that gives none (a plain HTTPS server) has its first and last MiB read."""
+    if storage.is_url(inp.path):
+        if inp.problem:
+            return hashlib.sha256(f"{inp.path}\0{inp.problem}".encode()).hexdigest()[:16]
+        version = inp.version or storage.sample_identity(inp.path, options, sample)
+        return hashlib.sha256(f"{inp.path}\0{inp.nbytes}\0{version}".encode()).hexdigest()[:16]
     h = hashlib.sha256()
     paths = [Path(inp.path)] if not Path(inp.path).is_dir() else sorted(p for p in Path(inp.path).rglob("*") if p.is_file())
     for p in paths:

@@ -21,6 +21,8 @@ from typing import IO, Iterator
 
 import pyarrow as pa
 
+from corpus import storage
+
 CHUNK = 1 << 14  # compressed bytes decoded at a time: output before an error in them is lost, and offsets are this precise
 MAX_OUT = 1 << 20  # decompressed bytes produced per step (a gzip bomb is decoded in bounded pieces)
 
@@ -37,18 +39,21 @@ def codec(path: str) -> str | None:
     return "gzip" if path.endswith(".gz") else "zstd" if path.endswith(".zst") else None
 
 
-def chunks(path: str) -> Iterator[bytes]:
-    """Decompressed chunks of ``path``; raises StreamDamage where decoding stops (output before it is yielded)."""
+def chunks(path: str, options: dict | None = None) -> Iterator[bytes]:
+    """Decompressed chunks of ``path`` (local or a URL); raises StreamDamage where decoding stops (output before it
+    is yielded)."""
     kind = codec(path)
     if kind == "gzip":
-        yield from _gzip(path)
+        yield from _gzip(path, options)
         return
-    raw = pa.OSFile(path, "rb")
+    raw = pa.PythonFile(storage.open_binary(path, options), "r") if storage.is_url(path) else pa.OSFile(path, "rb")
     stream: IO[bytes] = pa.CompressedInputStream(raw, kind) if kind else raw
     with stream:
         while True:
             try:
                 chunk = stream.read(CHUNK)
+            except storage.Unavailable:  # the store failed every retry: not damage, the shard is redone
+                raise
             except (OSError, pa.ArrowException) as exc:
                 raise StreamDamage(raw.tell(), str(exc), "runcated" in str(exc)) from None
             if not chunk:
@@ -56,10 +61,10 @@ def chunks(path: str) -> Iterator[bytes]:
             yield chunk
 
 
-def _gzip(path: str) -> Iterator[bytes]:
+def _gzip(path: str, options: dict | None = None) -> Iterator[bytes]:
     """Every gzip member in turn (concatenated members are one stream, as ``gzip -d`` treats them). An empty
     chunk marks the end of a member whose CRC-32 and length zlib has just checked."""
-    with open(path, "rb") as fh:
+    with storage.open_binary(path, options) as fh:
         pos = 0  # compressed bytes consumed
         d = zlib.decompressobj(16 + zlib.MAX_WBITS)
         fresh = True  # no byte of the current member seen yet
@@ -89,7 +94,7 @@ def _gzip(path: str) -> Iterator[bytes]:
                 data = d.unconsumed_tail
 
 
-def trusted_length(path: str) -> int | None:
+def trusted_length(path: str, options: dict | None = None) -> int | None:
     """Decompressed bytes that can be trusted, or None when the whole file decodes and checks cleanly.
 
     For gzip: the output of the members whose CRC-32 matched; a cut-short member counts too (a truncation
@@ -98,7 +103,7 @@ def trusted_length(path: str) -> int | None:
         return None
     verified = pending = 0
     try:
-        for out in _gzip(path):
+        for out in _gzip(path, options):
             if out:
                 pending += len(out)
             else:

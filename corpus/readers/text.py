@@ -16,13 +16,13 @@ Rows carry one extra transient column, ``_repaired``: characters replaced with U
 from __future__ import annotations
 
 import json
-import os
 from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from corpus import storage
 from corpus.readers.rows import Damage, InputError, RowBuffer
 from corpus.readers import compressed, values
 from corpus.recipe import ReadParams
@@ -94,10 +94,11 @@ def _lines(chunks: Iterator[bytes], limit: int) -> Iterator[tuple[bytes | None, 
 
 def read_jsonl(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Table | Damage]:
     rows = _Rows(buf)
-    trusted = compressed.trusted_length(path)  # gzip: only output whose CRC-32 checked is trusted
+    opts = storage.options_of(params)
+    trusted = compressed.trusted_length(path, opts)  # gzip: only output whose CRC-32 checked is trusted
     lineno = unverified = 0
     try:
-        for line, end in _lines(compressed.chunks(path), params.max_record_bytes):
+        for line, end in _lines(compressed.chunks(path, opts), params.max_record_bytes):
             lineno += 1
             ident = f"{path}:{lineno}".encode()
             if line is None:
@@ -114,7 +115,9 @@ def read_jsonl(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Tab
         last = rows.flush()
         if last is not None:
             yield last
-        yield _stream_damage(path, exc, lineno, unverified)
+        yield _stream_damage(path, exc, lineno, unverified, opts)
+    except storage.Unavailable:  # the store failed every retry: the shard fails and is redone, nothing is quarantined
+        raise
     except OSError as exc:
         last = rows.flush()
         if last is not None:
@@ -125,8 +128,8 @@ def read_jsonl(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Tab
         yield last
 
 
-def _stream_damage(path: str, exc: compressed.StreamDamage, lineno: int, unverified: int) -> Damage:
-    size = os.path.getsize(path)
+def _stream_damage(path: str, exc: compressed.StreamDamage, lineno: int, unverified: int, opts: dict) -> Damage:
+    size = storage.size(path, opts)
     offset = min(exc.offset, size)
     kept = f"lines 1-{lineno} were read" if lineno else "no line could be read"
     if unverified:
@@ -243,7 +246,7 @@ def carried_fields(paths: list[str], params: ReadParams) -> list[pa.Field]:
     seen: dict[str, tuple[pa.Field, str]] = {}
     for path in paths:
         try:
-            schema = pq.read_schema(path)
+            schema = _read_schema(path, params)
         except (OSError, pa.ArrowException) as exc:
             raise InputError(f"read: {path}: not a readable Parquet file: {exc}") from None
         for f in _carried(schema, params):
@@ -279,10 +282,30 @@ def _column(batch: pa.RecordBatch, name: str) -> list:
 
 def read_parquet(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Table | Damage]:
     """Row groups in turn: a row group that cannot be decoded is one Damage, and reading goes on."""
+    opts = storage.options_of(params)
+    source = storage.open_binary(path, opts) if storage.is_url(path) else path
     try:
-        pf = pq.ParquetFile(path)
+        yield from _read_parquet(path, source, params, buf)
+    finally:
+        if not isinstance(source, str):
+            source.close()
+
+
+def _read_schema(path: str, params: ReadParams) -> pa.Schema:
+    if not storage.is_url(path):
+        return pq.read_schema(path)
+    with storage.open_binary(path, storage.options_of(params)) as fh:
+        return pq.read_schema(fh)
+
+
+def _read_parquet(path: str, source, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Table | Damage]:
+    try:
+        pf = pq.ParquetFile(source)
+    except storage.Unavailable:
+        raise
     except (OSError, pa.ArrowException) as exc:
-        yield Damage(f"read: {path}: not a readable Parquet file: {exc}; re-fetch or re-write it", 0, os.path.getsize(path))
+        size = storage.size(path, storage.options_of(params))
+        yield Damage(f"read: {path}: not a readable Parquet file: {exc}; re-fetch or re-write it", 0, size)
         return
     problem = _schema_problem(path, pf.schema_arrow, params)
     if problem:
@@ -302,6 +325,8 @@ def read_parquet(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.T
         while True:
             try:
                 batch = next(batches, None)
+            except storage.Unavailable:
+                raise
             except (OSError, pa.ArrowException) as exc:
                 yield _row_group_damage(path, rg, g, row + done, exc)
                 break
@@ -349,14 +374,14 @@ def check(path: str, params: ReadParams) -> None:
     driver can run it over every input before Ray starts; a bad value in some rows is not the file's problem."""
     if path.endswith(".parquet"):
         try:
-            schema = pq.read_schema(path)
+            schema = _read_schema(path, params)
         except (OSError, pa.ArrowException) as exc:
             raise InputError(f"read: {path}: not a readable Parquet file: {exc}; re-fetch or re-write it") from None
         problem = _schema_problem(path, schema, params)
         if problem:
             raise InputError(problem)
         return
-    objs, examined = _head_objects(path)
+    objs, examined = _head_objects(path, storage.options_of(params))
     if examined and not objs:
         raise InputError(f"read: {path}: none of the first {examined} lines is a JSON object; a JSONL file holds one "
                          f"object per line (check the file, or its suffix)")
@@ -373,12 +398,12 @@ def check(path: str, params: ReadParams) -> None:
                          f"{len(objs)} records; set read.text_key in the recipe to the field that holds the text")
 
 
-def _head_objects(path: str) -> tuple[list[dict], int]:
+def _head_objects(path: str, opts: dict | None = None) -> tuple[list[dict], int]:
     """The JSON objects among the first lines of a JSONL file and how many non-empty lines were looked at
     (its head must decode, or InputError)."""
     head = bytearray()
     try:
-        for chunk in compressed.chunks(path):
+        for chunk in compressed.chunks(path, opts):
             head += chunk
             if len(head) >= CHECK_BYTES or head.count(b"\n") >= CHECK_LINES:
                 break

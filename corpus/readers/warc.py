@@ -20,6 +20,7 @@ from typing import Iterator
 import pyarrow as pa
 from warcio.bufferedreaders import BufferedReader, ChunkedDataReader
 
+from corpus import storage
 from corpus.readers.rows import Damage, RowBuffer
 from corpus.readers.warcframe import Framer, Gap, Record
 from corpus.recipe import ReadParams
@@ -38,7 +39,7 @@ def http_charset(content_type: str | None) -> str | None:
 
 def read(path: str, params: ReadParams, buf: RowBuffer) -> Iterator[pa.Table | Damage]:
     cap = params.max_record_bytes
-    framer = Framer(path, ("response", "conversion"), cap + cap // 4 + _HEAD_ROOM)
+    framer = Framer(path, ("response", "conversion"), cap + cap // 4 + _HEAD_ROOM, storage.options_of(params))
     try:
         for item in framer.items():
             if isinstance(item, Gap):
