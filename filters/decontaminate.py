@@ -48,6 +48,10 @@ class DecontaminateParams:
     # flag at this share of an item field's tokens inside shared n-grams: 0.4 also catches half a problem
     # (its overlap is about 0.5); the highest overlap of a held-out problem is 0.19 at p99.
     min_overlap: float = 0.4
+    # index every k-th n-gram of an item (and its last): with k <= n they still tile the item, so a whole quote
+    # covers all of it; an edit costs up to k - 1 more tokens each side. Measured: k = 2 halves the index
+    # (100k GSM8K-sized items with answers: ~60 MB instead of ~120 MB) for edited recall 0.90 instead of 0.93.
+    index_stride: int = 2
     # cut the matched passages and keep the rest of the page (an edit) instead of rejecting the page...
     remove_passage: bool = False
     # ...unless fewer than this many characters remain
@@ -58,7 +62,7 @@ class DecontaminateParams:
     index_dir: str = ""
 
     ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {
-        "min_overlap": (0, 1), "word_ngram": (3, 64), "char_ngram": (3, 64)}
+        "min_overlap": (0, 1), "word_ngram": (3, 64), "char_ngram": (3, 64), "index_stride": (1, 64)}
 
     def validate(self) -> str | None:
         from corpus.decont.sources import spec_problem
@@ -74,6 +78,8 @@ class DecontaminateParams:
             return f"benchmarks: names must be unique (they become reasons decontaminate.NAME), got {names}"
         if self.min_overlap <= 0:
             return "min_overlap must be > 0 (at 0 every document would be flagged)"
+        if self.index_stride > min(self.word_ngram, self.char_ngram):
+            return f"index_stride ({self.index_stride}) must not exceed word_ngram or char_ngram, or a quote could fall between indexed n-grams"
         if self.label_only and self.remove_passage:
             return "label_only changes nothing and remove_passage rewrites text: set only one of them"
         if self.index_dir:
@@ -111,7 +117,8 @@ class Decontaminate(Step):
 
         p = self.params
         benches = [sources.from_spec(s) for s in p.benchmarks]
-        folder, _, _ = ensure_index(benches, [sha256_file(b.path) for b in benches], p.word_ngram, p.char_ngram, Path(work_dir))
+        folder, _, _ = ensure_index(benches, [sha256_file(b.path) for b in benches], p.word_ngram, p.char_ngram, Path(work_dir),
+                                   p.index_stride)
         self.params = dataclasses.replace(p, index_dir=str(folder))
 
     def setup(self) -> None:

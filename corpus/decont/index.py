@@ -35,7 +35,15 @@ MAX_UNIT_TOKENS = 65_535  # positions are uint16; longer fields are indexed up t
 ARRAYS = ("hashes", "units", "pos", "unit_item", "unit_cover", "unit_n", "item_bench")
 
 
-def build(benchmarks: list[tuple[Benchmark, list[Item]]], word_ngram: int, char_ngram: int, out: Path, key: str) -> dict:
+def strided(count: int, stride: int) -> np.ndarray:
+    """Which of a unit's ``count`` n-grams are indexed: every ``stride``-th and the last. With stride <= n the
+    indexed n-grams still tile the unit, so a quote of the whole unit covers all of it, and any quoted run of
+    n + stride - 1 tokens contains one; an edit costs up to stride - 1 more tokens at each side."""
+    return np.unique(np.r_[np.arange(0, count, stride), count - 1]).astype(np.uint16)
+
+
+def build(benchmarks: list[tuple[Benchmark, list[Item]]], word_ngram: int, char_ngram: int, out: Path, key: str,
+          stride: int = 1) -> dict:
     """Write the index for these benchmarks to ``out`` (atomically: a temporary folder, then a rename)."""
     hashes, units, pos = [], [], []
     unit_item, unit_cover, unit_n, item_bench, keys = [], [], [], [], []
@@ -59,9 +67,10 @@ def build(benchmarks: list[tuple[Benchmark, list[Item]]], word_ngram: int, char_
                 unit_item.append(item_id)
                 unit_n.append(n)
                 unit_cover.append(len(toks))  # recomputed below once templates are known
-                hashes.append(h)
-                units.append(np.full(len(h), unit, np.uint32))
-                pos.append(np.arange(len(h), dtype=np.uint16))
+                keep = strided(len(h), stride)
+                hashes.append(h[keep])
+                units.append(np.full(len(keep), unit, np.uint32))
+                pos.append(keep)
                 indexed = True
             short[bench.name] += not indexed
     h = np.concatenate(hashes) if hashes else np.empty(0, np.uint64)
@@ -86,7 +95,7 @@ def build(benchmarks: list[tuple[Benchmark, list[Item]]], word_ngram: int, char_
     arrays = {"hashes": h, "units": u, "pos": p, "unit_item": np.array(unit_item, np.uint32),
               "unit_cover": np.minimum(cover, MAX_UNIT_TOKENS).astype(np.uint16), "unit_n": np.array(unit_n, np.uint8),
               "item_bench": np.array(item_bench, np.uint16)}
-    meta = {"key": key, "word_ngram": word_ngram, "char_ngram": char_ngram, "benchmarks": [b.name for b, _ in benchmarks],
+    meta = {"key": key, "word_ngram": word_ngram, "char_ngram": char_ngram, "stride": stride, "benchmarks": [b.name for b, _ in benchmarks],
             "items": items_per, "unindexed_items": short, "units": len(unit_item), "entries": int(len(h)),
             "template_ngrams": templates, "bytes": int(sum(a.nbytes for a in arrays.values()))}
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")

@@ -219,6 +219,7 @@ def test_a_missing_field_fails_on_the_driver(specs):
     ({"benchmarks": [{"name": "a", "path": "x.jsonl", "fields": ["q"]}], "min_overlap": 1.5}, "within"),
     ({"benchmarks": [{"name": "a", "path": "x.jsonl", "fields": ["q"]}], "word_ngram": 1}, "word_ngram"),
     ({"benchmarks": [{"name": "a", "path": "x.jsonl", "fields": ["q"]}], "index_dir": "/tmp/x"}, "set by the run"),
+    ({"benchmarks": [{"name": "a", "path": "x.jsonl", "fields": ["q"]}], "index_stride": 9}, "must not exceed"),
 ])
 def test_recipe_checks(params, message):
     with pytest.raises(RecipeError, match=message):
