@@ -132,7 +132,8 @@ def mix_card(mix_dir: str | Path) -> str:
     groups += [f"| {g['name']} | `{json.dumps(g['where'], ensure_ascii=False)}` | {g['target_share']:.1%} | {g['share']:.2%} | "
                f"{g['tokens']:,} | {g['documents_used']:,} / {g['documents']:,} | {g['epochs']:.2f} | "
                f"{'yes' if g['met'] else 'no: ' + g['reason']} |" for g in m["groups"]]
-    boosts = [f"- `{json.dumps(b['where'], ensure_ascii=False)}` x{b['factor']:g}: effective x{b['effective_factor']}"
+    boosts = [f"- `{json.dumps(b['where'], ensure_ascii=False)}` x{b['factor']:g}: effective "
+              + ", ".join(f"{k} x{v:g}" for k, v in b["effective_factor"].items())
               for b in m["boosts"]]
     body = [
         f"# {meta['pretty_name']}", "",

@@ -308,7 +308,7 @@ def summary_lines(m: dict) -> list[str]:
         lines.append(f"{g['name']:<16}{g['target_share']:>8.1%}{g['share']:>8.1%}{g['tokens']:>12,}"
                      f"{g['documents_used']:>6,}/{g['documents']:<5,}{g['epochs']:>7.2f}")
     for b in m["boosts"]:
-        lines.append(f"boost {json.dumps(b['where'], ensure_ascii=False)} x{b['factor']:g}: effective x{b['effective_factor']}"
+        lines.append(f"boost {json.dumps(b['where'], ensure_ascii=False)} x{b['factor']:g}: effective {', '.join(f'{k} x{v:g}' for k, v in b['effective_factor'].items())}"
                      + (f" ({b['capped_documents']} document(s) at max_epochs)" if b["capped_documents"] else "")
                      + f" ({b['documents']:,} documents, {b['epochs']:.2f} epochs)")
     if m["unassigned"]["documents"]:

@@ -223,12 +223,16 @@ def _report(spec: MixSpec, table: pa.Table, tokens: np.ndarray, group: np.ndarra
     cap_of_row = np.array([g.max_epochs for g in spec.groups] + [0])[group]  # -1 (unassigned) picks the 0
     for k, b in enumerate(spec.boosts):
         hit = match(table, b.where, f"boost[{k}]") & (group >= 0)
-        peers = (group >= 0) & ~hit & np.isin(group, np.unique(group[hit]))
         epochs_hit = mixed[hit].sum() / max(tokens[hit].sum(), 1)
-        epochs_peer = mixed[peers].sum() / max(tokens[peers].sum(), 1)
+        per_group = {}  # epochs of boosted documents over epochs of the others, inside each group (what x3 means)
+        for gi in np.unique(group[hit]):
+            inside, others = hit & (group == gi), ~hit & (group == gi)
+            if tokens[others].sum() and mixed[others].sum():
+                per_group[spec.groups[gi].name] = round(float((mixed[inside].sum() / tokens[inside].sum())
+                                                              / (mixed[others].sum() / tokens[others].sum())), 3)
         boosts.append({"where": b.where, "factor": b.factor, "documents": int(hit.sum()), "unique_tokens": int(tokens[hit].sum()),
                        "tokens": int(mixed[hit].sum()), "epochs": round(float(epochs_hit), 4),
-                       "effective_factor": round(float(epochs_hit / epochs_peer), 3) if epochs_peer else None,
+                       "effective_factor": per_group,
                        "capped_documents": int((hit & (copies >= cap_of_row)).sum())})
         capped = boosts[-1]["capped_documents"]
         boosts[-1]["met"] = capped == 0

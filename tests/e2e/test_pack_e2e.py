@@ -1,5 +1,6 @@
 """corpus pack on a real curated run: formats, a DataLoader over the shards, and decoding back to the text."""
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import torch
@@ -53,13 +54,19 @@ def test_tokens_decode_back_to_every_source_document(packed, sample_run):
     assert manifest["tokenizer"]["sha256"] and all(f["sha256"] for s in manifest["shards"] for f in s["files"].values())
 
 
-def test_internevo_matches_megatron(packed):
+def test_internevo_lines_are_the_megatron_samples_segments(packed):
+    """InternEvo gets one line per document segment, in sample order, padding left out (InternEvo pads itself)."""
     out, _ = packed
     prefix = sorted(out.glob("*.megatron.idx"))[0]
     reader = MegatronReader(str(prefix).removesuffix(".idx"))
     evo = out / prefix.name.replace(".megatron.idx", ".internevo")
-    for i in (0, len(reader) - 1):
-        assert read_internevo(evo, i) == reader[i].tolist()
+    cu = pq.read_table(str(prefix).replace(".megatron.idx", ".seqs.parquet"), columns=["cu_seqlens"]).column(0).to_pylist()
+    line = 0
+    for i, bounds in enumerate(cu):
+        for a, b in zip(bounds, bounds[1:]):
+            assert read_internevo(evo, line) == reader[i][a:b].tolist()
+            line += 1
+    assert line == len(np.load(str(evo) + ".bin.meta"))
 
 
 def test_dataloader_shapes_boundaries_and_rank_sharding(packed):
@@ -72,7 +79,9 @@ def test_dataloader_shapes_boundaries_and_rank_sharding(packed):
     assert PackedDataset(out, seed=6, rank=0, world_size=2).index != ds0.index
     batch = next(iter(DataLoader(ds0, batch_size=4)))
     assert batch["input_ids"].shape == batch["labels"].shape == batch["position_ids"].shape == (4, SEQ)
-    assert torch.equal(batch["input_ids"][:, 1:], batch["labels"][:, :-1])
+    keep = batch["loss_mask"][:, :-1].bool()  # labels are the next input, except where the target is padding (-100)
+    assert torch.equal(batch["input_ids"][:, 1:][keep], batch["labels"][:, :-1][keep])
+    assert torch.equal(batch["labels"] == -100, batch["loss_mask"] == 0)
     for cu, pos in zip(batch["cu_seqlens"], batch["position_ids"]):
         for a in cu.unique().tolist():
             if a < SEQ:

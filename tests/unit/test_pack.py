@@ -4,10 +4,12 @@ import json
 import struct
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import torch
 
-from corpus.pack.formats import MegatronReader, read_internevo, write_internevo, write_megatron
+from corpus.pack.formats import MegatronReader, ShardMismatch, read_internevo, write_internevo, write_megatron
 from corpus.pack.packing import fill, fill_gather, pack_bfd, pack_concat, position_ids
 from corpus.pack.tokenizer import TokenizerError, load
 
@@ -118,3 +120,58 @@ def test_tokenizer_errors(tmp_path):
         load(str(tmp_path))
     tok = load("deepseek")
     assert tok.vocab_size == 129280 and tok.eos_id == tok.tokenizer.token_to_id("<｜end▁of▁sentence｜>")
+
+
+def test_internevo_lines_are_document_segments_without_padding(tmp_path):
+    """InternEvo packs lines itself; a padded sample as one line would train EOS -> EOS on the padding."""
+    tokens = np.array([[1, 2, 3, 9, 9], [4, 5, 6, 7, 8]])
+    write_internevo(tmp_path / "s.internevo", tokens, [[2, 1], [5]])
+    lines = [json.loads(x)["tokens"] for x in (tmp_path / "s.internevo.bin").read_text().splitlines()]
+    assert lines == [[1, 2], [3], [4, 5, 6, 7, 8]]
+    assert np.load(tmp_path / "s.internevo.bin.meta")[:, 1].tolist() == [2, 1, 5]
+    assert read_internevo(tmp_path / "s.internevo", 1) == [3]
+
+
+def test_truncated_or_foreign_bin_fails_when_opened(tmp_path):
+    tokens = np.arange(4 * 9, dtype=np.int64).reshape(4, 9)
+    write_megatron(tmp_path / "s.megatron", tokens, vocab_size=129280)
+    binary = tmp_path / "s.megatron.bin"
+    full = binary.read_bytes()
+    binary.write_bytes(full[:-10])  # a copy cut short
+    with pytest.raises(ShardMismatch, match=r"truncated.*re-run `corpus pack`"):
+        MegatronReader(tmp_path / "s.megatron")
+    binary.write_bytes(full + full[:36])  # a .bin of another pack beside this .idx
+    with pytest.raises(ShardMismatch, match="from another pack"):
+        MegatronReader(tmp_path / "s.megatron")
+    binary.write_bytes(full)
+    assert MegatronReader(tmp_path / "s.megatron")[3].tolist() == tokens[3].tolist()
+
+
+def test_an_empty_shard_writes_no_files(tmp_path):
+    """A curated shard whose documents were all removed upstream: no 0-byte .bin (Megatron and memmap reject it)."""
+    from corpus.pack.run import PackOptions, pack_shard
+
+    data = tmp_path / "empty.parquet"
+    pq.write_table(pa.table({"id": pa.array([], pa.string()), "text": pa.array([], pa.string())}), data)
+    out = tmp_path / "packed"
+    out.mkdir()
+    stats, files = pack_shard(str(data), out, PackOptions(seq_len=16), load("deepseek"), "cpu")
+    assert stats["empty"] and stats["samples"] == 0 and files == {}
+    assert list(out.iterdir()) == []
+
+
+def test_padding_labels_are_ignored_and_masked(tmp_path):
+    """A bfd sample with padding: labels whose target is padding are -100 with loss_mask 0; the rest match."""
+    from corpus.pack.dataset import IGNORE_INDEX, PackedDataset
+    from corpus.pack.run import SIDECAR
+
+    tokens = np.array([[5, 6, 2, 7, 8, 2, 2, 2, 2], [1, 2, 3, 4, 5, 6, 7, 8, 2]])  # 6 real tokens, then EOS padding
+    write_megatron(tmp_path / "s.megatron", tokens, vocab_size=129280)
+    pq.write_table(pa.table({"sample": [0, 1], "doc_ids": [["a", "b"], ["c"]], "doc_starts": [[0, 0], [0]],
+                             "cu_seqlens": [[0, 3, 6], [0, 9]], "padding": [3, 0]}, schema=SIDECAR), tmp_path / "s.seqs.parquet")
+    ds = PackedDataset(tmp_path, shuffle=False)
+    padded, full = ds[0], ds[1]
+    assert padded["labels"].tolist() == [6, 2, 7, 8, 2] + [IGNORE_INDEX] * 3
+    assert padded["loss_mask"].tolist() == [1] * 5 + [0] * 3
+    assert full["labels"].tolist() == tokens[1, 1:].tolist() and full["loss_mask"].all()
+    assert padded["position_ids"].tolist() == [0, 1, 2, 0, 1, 2, 0, 1]
