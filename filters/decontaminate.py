@@ -39,14 +39,15 @@ class DecontaminateParams:
     # n-gram lengths: in words for space-separated text, in characters for Chinese (a unit is Chinese when at
     # least half its tokens are Han characters). Measured by bench/decont_bench.py on real crawl pages with
     # GSM8K / MGSM problems planted in them, and on held-out problems of the same style (not in the index):
-    # word 8-grams (PaLM's length) find 93% of questions with three words changed at 0.4, 13-grams (GPT-3's)
-    # only 71%, and neither flags a clean page or a held-out problem (except one real near-duplicate pair in
-    # GSM8K's test set). Character 10-grams find 96% of edited translations; at 8 the phrasing held-out Chinese
+    # word 8-grams (PaLM's length) find 90% of questions with three words changed at 0.4, 13-grams (GPT-3's)
+    # only 67%, and neither flags a clean page or a held-out problem (except one real near-duplicate pair in
+    # GSM8K's test set). Character 10-grams find 94% of edited translations; at 8 the phrasing held-out Chinese
     # problems share reaches 0.13 of an item, at 10 under 0.1 (1 English word ~ 1.6 Han characters).
     word_ngram: int = 8
     char_ngram: int = 10
     # flag at this share of an item field's tokens inside shared n-grams: 0.4 also catches half a problem
-    # (its overlap is about 0.5); the highest overlap of a held-out problem is 0.19 at p99.
+    # (its overlap is about 0.5); held-out problems of the same style reach 0.13 at p99 (the one above 0.4 is
+    # a real near-duplicate pair inside GSM8K's test set, rows 488 and 761).
     min_overlap: float = 0.4
     # index every k-th n-gram of an item (and its last): with k <= n they still tile the item, so a whole quote
     # covers all of it; an edit costs up to k - 1 more tokens each side. Measured: k = 2 halves the index
