@@ -84,6 +84,11 @@ run: $(MODELS)
 pack: $(STAMP)
 	$(BIN)/corpus pack $(CORPUS) --out $(PACKED) --tokenizer $(TOKENIZER) --seq-len $(SEQ_LEN)
 
+# make mix [MIX=pipelines/mix-example.yaml] [MIXDIR=out/mix]: the mixture (the example reads out/demo), then its packed shards in MIXDIR-packed
+mix: $(STAMP)
+	$(BIN)/corpus mix $(or $(MIX),pipelines/mix-example.yaml) --out $(or $(MIXDIR),out/mix)
+	$(BIN)/corpus pack $(or $(MIXDIR),out/mix) --mix --out $(or $(MIXDIR),out/mix)-packed --tokenizer $(TOKENIZER) --seq-len $(SEQ_LEN)
+
 test: $(MODELS) $(BROWSER)
 	$(BIN)/python -m pytest -q -ra tests
 
