@@ -1,0 +1,141 @@
+"""`corpus run` over object storage, end to end: the shared crawl in a real S3 API server on 127.0.0.1 (moto_server,
+IAM auth enforced), read through ``--input s3://…`` globs and through a Common Crawl-style ``warc.paths.gz`` listing
+whose endpoint answers the first data reads with 503 SlowDown, gives the curated corpus of the same run over the
+local files; a missing bucket, refused credentials and an unreachable endpoint are one line and exit 2 before Ray
+starts. Every run is the real CLI in its own process, so the endpoint and credentials reach the driver and the Ray
+workers the way a user's do: through the standard AWS variables.
+
+What differs between the local and the S3 runs, and why: ``source`` holds the input's location (a path, a URL) and
+``shard`` the input's stem plus a digest of that location, so both columns (and the file names' digest) differ;
+every other column of every row of data/, rejected/ and quarantine/, and every count in stats.json, is the same.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from raycluster import clean_env
+from s3server import FlakyProxy, S3Server, free_port, ranged_get
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "pipelines" / "default.yaml"
+BUCKET = "corpus-e2e"
+SEGMENT = "cc/crawl-data/CC-MAIN-TEST/segments/0000000000000.00/warc"  # laid out as Common Crawl's keys are
+LOCATION = ("source", "shard")  # the columns that name where an input was read from
+
+
+@pytest.fixture(scope="module")
+def store(shared_data):
+    server = S3Server()
+    try:
+        c = server.client()
+        c.create_bucket(Bucket=BUCKET)
+        keys = []
+        for f in sorted((shared_data / "crawl").glob("*.warc.gz")):
+            keys.append(f"crawl-data/CC-MAIN-TEST/segments/0000000000000.00/warc/{f.name}")
+            c.upload_file(str(f), BUCKET, f"cc/{keys[-1]}")
+        # a third key that does not exist: --limit 2 must never look at it
+        listing = "\n".join(keys + ["crawl-data/CC-MAIN-TEST/segments/0000000000000.00/warc/missing.warc.gz"]) + "\n"
+        c.put_object(Bucket=BUCKET, Key="cc/warc.paths.gz", Body=gzip.compress(listing.encode()))
+        yield server
+    finally:
+        server.stop()
+
+
+def corpus(args: list[str], env: dict, cwd: Path, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "corpus", "run", str(RECIPE), *args, "--no-report", "--quiet"],
+                          env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+def outputs(out: Path) -> dict[str, pa.Table]:
+    """Every sink's rows in shard order, without the columns that name the input's location."""
+    tables = {}
+    for sink in ("data", "rejected", "quarantine"):
+        files = sorted((out / sink).glob("*.parquet"))
+        assert files, f"{out / sink} is empty"
+        t = pa.concat_tables([pq.read_table(f) for f in files], promote_options="permissive")
+        tables[sink] = t.drop([c for c in LOCATION if c in t.column_names])
+    return tables
+
+
+def counts(out: Path) -> dict:
+    s = json.loads((out / "stats.json").read_text())
+    for st in s["stages"]:
+        st.pop("wall_s")
+    for key in ("wall_s", "sources"):  # sources: the fingerprint files' paths, inside each run's own output folder
+        s["global"]["dedup"].pop(key)
+    return {k: s[k] for k in ("input_records", "kept", "rejected", "quarantined", "failed_shards", "stages", "global")}
+
+
+@pytest.fixture(scope="module")
+def local_run(shared_data, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("local")
+    inputs = sorted(str(p) for p in (shared_data / "crawl").glob("*.warc.gz"))
+    done = corpus(["--input", *inputs, "--output", str(tmp / "out")], clean_env(), tmp)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return tmp / "out"
+
+
+def same_corpus(remote: Path, local: Path) -> None:
+    a, b = outputs(remote), outputs(local)
+    for sink in a:
+        assert a[sink].num_rows == b[sink].num_rows, sink
+        assert a[sink].equals(b[sink]), f"{sink}: rows differ beyond {LOCATION}"
+    assert a["data"].num_rows > 300
+    assert counts(remote) == counts(local)
+    sources = set(pq.read_table(sorted((remote / "data").glob("*.parquet"))[0], columns=["source"]).column(0).to_pylist())
+    assert len(sources) == 1 and next(iter(sources)).startswith(f"s3://{BUCKET}/cc/")
+
+
+def test_s3_glob_run_equals_the_local_run(store, local_run, tmp_path):
+    out = tmp_path / "out"
+    done = corpus(["--input", f"s3://{BUCKET}/cc/crawl-data/*/segments/*/warc/*.warc.gz", "--output", str(out)],
+                  clean_env(**store.env()), tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    same_corpus(out, local_run)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [i["path"].rsplit("/", 1)[1] for i in manifest["inputs"]] == ["segment-00000.warc.gz", "segment-00001.warc.gz"]
+    assert all(i["bytes"] > 0 for i in manifest["inputs"])
+
+
+def test_listing_run_through_a_throttling_endpoint_equals_the_local_run(store, local_run, tmp_path):
+    proxy = FlakyProxy(store.port, fail=3, match=ranged_get)  # the first three data reads get 503 SlowDown
+    try:
+        out = tmp_path / "out"
+        done = corpus(["--input-list", f"s3://{BUCKET}/cc/warc.paths.gz", "--input-prefix", f"s3://{BUCKET}/cc/",
+                       "--limit", "2", "--output", str(out)], clean_env(**store.env(proxy.url)), tmp_path)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert proxy.failed == 3 and proxy.forwarded > 3
+    finally:
+        proxy.stop()
+    same_corpus(out, local_run)
+
+
+def test_an_unusable_store_is_one_line_before_ray_starts(store, tmp_path):
+    ray_tmp = tmp_path / "ray-tmp"
+    ray_tmp.mkdir()
+    cases = {
+        "missing bucket": ([f"s3://no-such-bucket/{SEGMENT}/*.warc.gz"], store.env(),
+                           "error: s3://no-such-bucket: no such bucket"),
+        "wrong credentials": ([f"s3://{BUCKET}/{SEGMENT}/*.warc.gz"], store.env(AWS_SECRET_ACCESS_KEY="wrong"),
+                              f"error: s3://{BUCKET}/{SEGMENT}/*.warc.gz: access denied"),
+        "unreachable endpoint": ([f"s3://{BUCKET}/{SEGMENT}/segment-00000.warc.gz"],
+                                 store.env(f"http://127.0.0.1:{free_port()}"),
+                                 f"error: s3://{BUCKET}/{SEGMENT}/segment-00000.warc.gz: cannot reach the storage endpoint"),
+    }
+    for case, (inputs, env, expected) in cases.items():
+        done = corpus(["--input", *inputs, "--output", str(tmp_path / "out")],
+                      clean_env(**env, RAY_TMPDIR=str(ray_tmp), TMPDIR=str(ray_tmp)), tmp_path, timeout=300)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith(expected), (case, done.stderr[-2000:])
+        assert not list(ray_tmp.iterdir()), f"{case}: Ray started ({list(ray_tmp.iterdir())})"
+    assert not (tmp_path / "out").exists()  # nothing was written either
