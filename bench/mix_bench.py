@@ -37,7 +37,15 @@ def main(corpus: Path, out: Path) -> dict:
     for d in ("alone", "mix", "mix-packed"):
         shutil.rmtree(out / d, ignore_errors=True)
     spec = out / "mix-bench.yaml"
-    spec.write_text(yaml.safe_dump({**SPEC, "sources": [str(corpus.resolve())]}))
+    import pyarrow.parquet as pq
+
+    have = set(pq.read_schema(sorted((corpus / "data").glob("*.parquet"))[0]).names)
+    doc = {**SPEC, "sources": [str(corpus.resolve())]}
+    if "domain_tag" not in have:  # a spine-only run (make bench's) has no domain tags or quality scores
+        doc.pop("boost")
+    if "fluency_score" not in have:
+        doc["select"] = "random"
+    spec.write_text(yaml.safe_dump(doc))
     wall_alone = _corpus("pack", str(corpus), "--out", str(out / "alone"), "--seq-len", "2048")
     wall_mix = _corpus("mix", str(spec), "--out", str(out / "mix"))
     wall_pack = _corpus("pack", str(out / "mix"), "--mix", "--out", str(out / "mix-packed"), "--seq-len", "2048")
