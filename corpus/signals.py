@@ -55,4 +55,5 @@ def install() -> bool:
 
 def exit_code(exc: BaseException) -> int:
     """The exit status for an interrupted command: 143 after SIGTERM, 130 after Ctrl-C (SIGINT)."""
-    return exc.exit_code if isinstance(exc, Terminated) else SIGINT_EXIT
+    # the flag too: Ray's core can re-raise the interrupt as a plain KeyboardInterrupt from inside ray.wait/ray.get
+    return SIGTERM_EXIT if isinstance(exc, Terminated) or _stopping else SIGINT_EXIT
