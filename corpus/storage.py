@@ -218,7 +218,7 @@ class Entry:
 def version_of(info: dict) -> str:
     """What identifies an object's content without reading it: the store's ETag or checksum, else its mtime."""
     for key in ("ETag", "etag", "md5Hash", "md5", "crc32c", "generation", "blob_id", "sha256", "lfs", "last_commit",
-                "LastModified", "mtime", "updated", "last_modified"):
+                "LastModified", "Last-Modified", "mtime", "updated", "last_modified"):
         value = info.get(key)
         if value:
             return f"{key}={value}"
@@ -333,6 +333,9 @@ class RemoteReader:
 
         def get() -> bytes:
             data = self.fs.cat_file(self.path, start=start, end=end)
+            if len(data) > end - start and len(data) == self.size:  # no retry helps: every block would be the file
+                raise ValueError(f"{self.url}: the server ignores range requests, so this {self.size:,}-byte file cannot "
+                                 f"be streamed; copy it to local disk or to an object store first")
             if len(data) != end - start:  # a short body (a dropped connection the client did not notice)
                 raise OSError(f"got {len(data)} of {end - start} bytes at {start}")
             return data
@@ -452,12 +455,17 @@ def read_bytes(url: str, options: dict | None = None, retry: Retry = RETRY) -> b
 def sample_identity(path: str, options: dict | None = None, sample: int = 1 << 20) -> str:
     """The first and last MiB of a remote object whose store gives no version (a plain HTTP server)."""
     h = hashlib.sha256()
-    r = RemoteReader(path, options, block=sample)
     try:
-        h.update(f"{path}\0{r.size}\0".encode())
-        h.update(r.pread(0, sample))
-        if r.size > 2 * sample:
-            h.update(r.pread(r.size - sample, sample))
-    finally:
-        r.close()
+        r = RemoteReader(path, options, block=sample)
+        try:
+            h.update(f"{path}\0{r.size}\0".encode())
+            h.update(r.pread(0, sample))
+            if r.size > 2 * sample:
+                h.update(r.pread(r.size - sample, sample))
+        finally:
+            r.close()
+    except ValueError as exc:  # e.g. a server that ignores range requests: one line, before any work
+        raise StorageError(str(exc)) from None
+    except OSError as exc:
+        raise StorageError(describe(path, exc)) from None
     return h.hexdigest()

@@ -261,3 +261,30 @@ def test_storage_options_from_the_command_line():
     for bad in ("anon", "=1", "a..b=1"):
         with pytest.raises(storage.UserError, match="KEY=VALUE"):
             storage.merge_options({}, [bad])
+
+
+def test_plain_https_style_server(shared_data, tmp_path):
+    """http(s):// goes through fsspec's HTTP filesystem; Python's own server answers whole files (no Range): a file
+    within one block is read, a larger one is refused with one line instead of being fetched whole per block."""
+    import functools
+    import http.server
+    import threading
+
+    page = crawl(shared_data)[0]
+    (tmp_path / page.name).write_bytes(page.read_bytes())
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/{page.name}"
+    try:
+        inp = readers.discover([url])[0]
+        assert (inp.format, inp.nbytes) == ("warc", page.stat().st_size)
+        assert _rows(inp, ReadParams()).equals(_rows(readers.discover([str(page)])[0], ReadParams()))
+        assert inp.version.startswith("Last-Modified=")  # what identifies it for resume (no ETag here)
+        r = storage.RemoteReader(url, block=1 << 16)
+        with pytest.raises(ValueError, match="the server ignores range requests"):
+            r.pread(1 << 16, 10)
+        r.close()
+    finally:
+        server.shutdown()
+        server.server_close()
