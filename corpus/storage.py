@@ -168,6 +168,10 @@ def describe(url: str, exc: BaseException) -> str:
                "hf": "set HF_TOKEN to a token that may read this repository",
                "gs": "check GOOGLE_APPLICATION_CREDENTIALS or `gcloud auth application-default login`"}
         return f"{url}: access denied ({detail}); {fix.get(proto, 'check the credentials for this store')}"
+    if type(exc).__name__ == "NoCredentialsError":
+        return (f"{url}: no AWS credentials found; set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE, use an "
+                f"instance role, or --storage-option anon=true for a public bucket (Common Crawl without an AWS account: "
+                f"--input-prefix https://data.commoncrawl.org/)")
     if _is_connection(exc):
         where = " (AWS_ENDPOINT_URL=" + os.environ["AWS_ENDPOINT_URL"] + ")" if proto == "s3" and os.environ.get(
             "AWS_ENDPOINT_URL") else ""

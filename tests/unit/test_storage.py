@@ -288,3 +288,13 @@ def test_plain_https_style_server(shared_data, tmp_path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_no_credentials_at_all(aws, monkeypatch, tmp_path):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    _fresh_clients()
+    with pytest.raises(storage.StorageError, match=rf"^s3://{BUCKET}/crawl/a.warc.gz: no AWS credentials found"):
+        readers.discover([f"s3://{BUCKET}/crawl/a.warc.gz"])
