@@ -23,6 +23,7 @@ from corpus.step import Step
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 MODELS = PACKAGE_ROOT / "models"
+SHIPPED = PACKAGE_ROOT / "pipelines"
 # A recipe may name files under models/, next to itself, under the working folder, or under the folders listed
 # in $CORPUS_MODEL_PATH (os.pathsep-separated): never an arbitrary place on the machine.
 MODEL_PATH_ENV = "CORPUS_MODEL_PATH"
@@ -30,7 +31,7 @@ MODEL_PATH_ENV = "CORPUS_MODEL_PATH"
 
 def allowed_roots(recipe_dir: Path) -> list[Path]:
     extra = [Path(p) for p in os.environ.get(MODEL_PATH_ENV, "").split(os.pathsep) if p]
-    return [r.resolve() for r in (MODELS, recipe_dir, Path.cwd(), *extra)]
+    return [r.resolve() for r in (MODELS, SHIPPED, recipe_dir, Path.cwd(), *extra)]
 
 
 def resolver(stage: str, recipe: Recipe):
@@ -41,7 +42,8 @@ def resolver(stage: str, recipe: Recipe):
     def resolve(param: str, ref: str) -> str:
         where = f"{recipe.path}: stage '{stage}', {param}"
         p = Path(ref).expanduser()
-        candidates = [p] if p.is_absolute() else [recipe_dir / p, MODELS / p]
+        # a copy of a shipped recipe still finds the files shipped beside it (pipelines/benchmarks/…)
+        candidates = [p] if p.is_absolute() else [recipe_dir / p, MODELS / p, SHIPPED / p]
         found = next((c for c in candidates if c.exists()), None)
         if found is None:
             tried = " or ".join(str(c) for c in candidates)
