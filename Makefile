@@ -14,7 +14,7 @@ SEQ_LEN ?= 2048
 CORPUS ?= out/demo
 PACKED ?= out/packed
 
-.PHONY: setup models demo test test-fast test-unit test-e2e test-gpu lint run pack sample bench clean help
+.PHONY: setup models demo test test-fast test-unit test-e2e test-gpu lint run pack mix sample bench clean help
 
 help:
 	@echo "make demo   - set up, generate the built-in sample crawl, run the default pipeline on an embedded Ray"
@@ -87,7 +87,7 @@ pack: $(STAMP)
 # make mix [MIX=pipelines/mix-example.yaml] [MIXDIR=out/mix]: the mixture (the example reads out/demo), then its packed shards in MIXDIR-packed
 mix: $(STAMP)
 	$(BIN)/corpus mix $(or $(MIX),pipelines/mix-example.yaml) --out $(or $(MIXDIR),out/mix)
-	$(BIN)/corpus pack $(or $(MIXDIR),out/mix) --mix --out $(or $(MIXDIR),out/mix)-packed --tokenizer $(TOKENIZER) --seq-len $(SEQ_LEN)
+	$(BIN)/corpus pack --mix $(or $(MIXDIR),out/mix) --out $(or $(MIXDIR),out/mix)-packed --tokenizer $(TOKENIZER) --seq-len $(SEQ_LEN)
 
 test: $(MODELS) $(BROWSER)
 	$(BIN)/python -m pytest -q -ra tests

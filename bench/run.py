@@ -141,6 +141,9 @@ def main() -> None:
     from pack_gpu import main as run_pack_gpu
 
     result["pack_all_cores"] = run_pack_gpu(OUT / "ours", OUT, copies=8, shards=4)
+    from mix_bench import main as run_mix_bench
+
+    result["mix"] = run_mix_bench(OUT / "pack-input", OUT / "mix")  # issue 18: mix + pack --mix next to pack alone
     (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
     from dedup_bench import main as run_dedup_bench
 

@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(seq_len + 1 tokens) in Megatron (.bin/.idx) and/or InternEvo (.bin/.bin.meta) format, "
                                    "with a per-sample sidecar (.seqs.parquet) naming the documents in each sample. Runs on "
                                    "GPU workers when the Ray cluster has GPUs, on CPUs otherwise, with identical output.")
-    k.add_argument("dir", help="the --output folder of a `corpus run`")
+    k.add_argument("dir", nargs="?", help="the --output folder of a `corpus run` (or give --mix MIXDIR)")
     k.add_argument("--out", required=True, metavar="PACKED", help="folder for the packed shards")
     k.add_argument("--tokenizer", default="deepseek", help="a tokenizer.json (or its folder), or a shipped name: deepseek (default)")
     k.add_argument("--seq-len", type=int, default=2048, help="tokens per training sample (default 2048)")
@@ -111,16 +111,16 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="where the packing arithmetic runs: auto uses the cluster's GPUs (shared by the workers) when "
                         "there are any, else CPUs (default auto); the output is the same bytes either way")
-    k.add_argument("--mix", action="store_true",
-                   help="DIR is the --out of `corpus mix`: pack its shuffled rows in order from the token ids the mixture "
-                        "counted (the tokenizer must be the mixture's)")
+    k.add_argument("--mix", metavar="MIXDIR", default=None,
+                   help="pack the --out of `corpus mix` instead of a run: its shuffled rows in order, from the token ids the "
+                        "mixture counted (the tokenizer must be the mixture's)")
 
     mx = sub.add_parser("mix", help="build a training mixture (token shares per group) from curated runs",
                         description="Read MIX.yaml (sources, groups with a where and a share of tokens, max_epochs, select, "
                                     "boost, rehydrate, budget_tokens, seed; see pipelines/mix-example.yaml), count tokens with "
                                     "the pack tokenizer, sample every group to its share, and write MIXDIR/data/*.parquet "
                                     "(globally shuffled), MIXDIR/mix.json (per group: documents, tokens, epochs, share, why a "
-                                    "target was not met) and MIXDIR/README.md. Then: corpus pack MIXDIR --mix --out PACKED.")
+                                    "target was not met) and MIXDIR/README.md. Then: corpus pack --mix MIXDIR --out PACKED.")
     mx.add_argument("spec", metavar="MIX.yaml", help="mixture spec")
     mx.add_argument("--out", required=True, metavar="MIXDIR", help="folder for the mixture")
     mx.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
@@ -179,6 +179,9 @@ def _run(args: argparse.Namespace) -> int:
         from corpus.report import build
 
         print(f"report:          {build(args.output)}")
+    from corpus.card import write_run_card
+
+    print(f"dataset card:    {write_run_card(args.output)}")
     if summary["failed_shards"]:
         print(f"\nerror: {len(summary['failed_shards'])} input(s) failed and are not in the counts above "
               f"(see failed_shards in stats.json); re-run the same command to retry only those", file=sys.stderr)
@@ -244,11 +247,14 @@ def _train_quality(args: argparse.Namespace) -> int:
 
 
 def _pack(args: argparse.Namespace) -> int:
+    from corpus.errors import UserError
     from corpus.pack.run import FORMATS, PackOptions, pack
 
     fmts = FORMATS if args.format == "both" else (args.format,)
     opts = PackOptions(args.tokenizer, args.seq_len, args.mode, fmts, args.eos_token)
-    m = pack(args.dir, args.out, opts, args.address, args.workers, args.device, mix=args.mix)
+    if not (args.dir or args.mix):
+        raise UserError("give the run folder to pack (corpus pack DIR --out PACKED) or a mixture (--mix MIXDIR)")
+    m = pack(args.mix or args.dir, args.out, opts, args.address, args.workers, args.device, mix=bool(args.mix))
     t = m["totals"]
     print(f"{t['docs']:,} documents → {t['samples']:,} samples of {args.seq_len + 1} tokens "
           f"({t['tokens']:,} tokens, {t['padding']:,} padding, {t['dropped_tail_tokens']:,} dropped at the tail, "
@@ -280,7 +286,7 @@ def _mix(args: argparse.Namespace) -> int:
     m = mix(args.spec, args.out, args.address, args.workers)
     print("\n".join(summary_lines(m)))
     print(f"mixture: {args.out}/data/   manifest: {args.out}/mix.json   card: {args.out}/README.md\n"
-          f"next: corpus pack {args.out} --mix --out PACKED --tokenizer {m['tokenizer']['spec']}")
+          f"next: corpus pack --mix {args.out} --out PACKED --tokenizer {m['tokenizer']['spec']}")
     return 0
 
 

@@ -78,7 +78,7 @@ def prepare(recipe_path: str, inputs: list[str], output: str, skip_unreadable: b
     # the workers read with the recipe's ReadParams, so the merged options travel with it (not into recipe.raw: the
     # resume key and the manifest never hold what the command line adds, such as a secret)
     options = storage.merge_options(storage.options_of(recipe.read), storage_options or [])
-    recipe.read.storage_options = options  # type: ignore[attr-defined]
+    recipe.read.storage_options = options
     listed = readers.listing(input_list, input_prefix, limit, options) if input_list else []
     if not inputs and not listed:
         raise readers.InputError("give the inputs: --input PATH_OR_GLOB, or --input-list LISTING (e.g. a warc.paths.gz)")

@@ -36,6 +36,10 @@ class ReadParams:
     text_key: str = "text"
     url_key: str = "url"
     date_key: str = "date"
+    # Remote inputs (s3://, gs://, hf://, https://): keyword options for their fsspec filesystem (anon, requester_pays,
+    # endpoint_url, client_kwargs, …); --storage-option KEY=VALUE adds to them. Keep secrets out of a recipe: it is
+    # recorded in manifest.json; credentials come from the environment, ~/.aws or an instance role.
+    storage_options: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass

@@ -74,7 +74,7 @@ def test_a_short_group_is_reported(sample_run, tmp_path):
 def test_pack_mix_interleaves_groups_and_masks_padding(mixed, tmp_path, capsys):
     _, mixdir, m = mixed
     out = tmp_path / "packed"
-    assert main(["pack", str(mixdir), "--mix", "--out", str(out), "--seq-len", str(SEQ)]) == 0
+    assert main(["pack", "--mix", str(mixdir), "--out", str(out), "--seq-len", str(SEQ)]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["totals"]["tokens"] == m["tokens"] and manifest["mix"]["name"] == "t"
     # every packed shard holds documents of every group, near the mixture's shares
@@ -101,7 +101,7 @@ def test_pack_mix_interleaves_groups_and_masks_padding(mixed, tmp_path, capsys):
     inputs = torch.cat([b["input_ids"] for b in batches])
     keep = mask[:, :-1].bool()
     assert torch.equal(inputs[:, 1:][keep], labels[:, :-1][keep])  # unmasked labels are the next input token
-    assert not main(["pack", str(mixdir), "--mix", "--out", str(tmp_path / "bad"), "--tokenizer", str(tmp_path / "none")]) == 0
+    assert not main(["pack", "--mix", str(mixdir), "--out", str(tmp_path / "bad"), "--tokenizer", str(tmp_path / "none")]) == 0
 
 
 def test_empty_and_truncated_shards(sample_run, tmp_path):
