@@ -225,10 +225,11 @@ def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: 
     fingerprints = [previous[i.shard]["files"]["fingerprints"] for i in ready]
     log(f"{step.stage_name}: planning over {len(fingerprints)} shard fingerprint file(s)")
     t0 = time.time()
-    summary = step.plan(ray_exec.RayExecutor(step.params.memory_mb), fingerprints,
+    summary = step.plan(ray_exec.RayExecutor(step.task_memory_mb()), fingerprints,
                         shard_mod.global_dir(prep.out_dir, step.stage_name), ray_exec.cpus())
     summary["wall_s"] = round(time.time() - t0, 2)
-    log(f"{step.stage_name}: {step.describe(summary)}")
+    summary["description"] = step.describe(summary)
+    log(f"{step.stage_name}: {summary['description']}")
     shard_mod.write_marker(prep.out_dir, marker, {"fingerprint": plan_fp, "summary": summary, "files": {}})
     plans[step.stage_name] = summary
     return plan_fp

@@ -119,12 +119,6 @@ def lang_funnel_text(stages: list[dict], langs: list[str] | None = None) -> str:
 
 
 def global_text(plans: dict[str, dict]) -> str:
-    """One paragraph per global stage (dedup): what the whole-corpus decision found."""
-    out = []
-    for name, p in plans.items():
-        sizes = ", ".join(f"{k}: {v:,}" for k, v in p.get("cluster_sizes", {}).items())
-        dups = ", ".join(f"{k} {v:,}" for k, v in p.get("duplicates", {}).items()) or "none"
-        out.append(f"{name}: {p['documents']:,} documents → {p['clusters']:,} duplicate clusters (members {sizes}; "
-                   f"largest {p.get('largest_cluster', 0):,}); duplicates: {dups}; {p.get('frequent_lines', 0):,} "
-                   f"boilerplate lines; {p['partitions']} partitions, {p['cc_rounds']} component rounds, {p.get('wall_s', 0)}s")
-    return "\n".join(out)
+    """One paragraph per global stage: what the whole-corpus decision found, in the stage's own words
+    (``GlobalStep.describe``, stored with its plan), so the engine never reads a plan's fields."""
+    return "\n".join(f"{name}: {p.get('description', '')}" for name, p in plans.items())

@@ -144,6 +144,10 @@ class GlobalStep(Step):
     def bind(self, work_dir: Any, shard_index: int) -> None:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def task_memory_mb(self) -> int:
+        """Memory one exchange task of ``plan`` reserves on a node (Ray packs no more tasks onto it than fit)."""
+        return int(getattr(self.params, "memory_mb", 1024))
+
     def describe(self, summary: dict) -> str:
         """One line for the run's log about what ``plan`` decided (the engine never reads a plan's fields)."""
         return ", ".join(f"{k}: {v}" for k, v in summary.items() if isinstance(v, (int, float, str)))

@@ -143,9 +143,11 @@ class Dedup(GlobalStep):
         return summary
 
     def describe(self, s: dict) -> str:
-        return (f"{s['documents']:,} documents, {s['clusters']:,} duplicate clusters, {sum(s['duplicates'].values()):,} "
-                f"duplicates {s['duplicates']}, {s['frequent_lines']:,} boilerplate lines; {s['partitions']} partitions, "
-                f"{s['cc_rounds']} component rounds, {s['wall_s']}s")
+        sizes = ", ".join(f"{k}: {v:,}" for k, v in s.get("cluster_sizes", {}).items())
+        dups = ", ".join(f"{k} {v:,}" for k, v in s.get("duplicates", {}).items()) or "none"
+        return (f"{s['documents']:,} documents → {s['clusters']:,} duplicate clusters (members {sizes}; largest "
+                f"{s.get('largest_cluster', 0):,}); duplicates: {dups}; {s.get('frequent_lines', 0):,} boilerplate lines; "
+                f"{s['partitions']} partitions, {s['cc_rounds']} component rounds, {s.get('wall_s', 0)}s")
 
     def files(self, resolve) -> list[str]:
         """The earlier runs named in ``against`` are checked on the driver, before Ray starts; their plans join
