@@ -70,7 +70,11 @@ def _section(key: str, title: str, body: str) -> str:
 
 
 def _doc(d: dict, kind: str, reason: str | None = None) -> str:
-    meta = f"{_e(d.get('url') or d.get('id'))} · lang {_e(d.get('lang'))}"
+    meta = f"{_e(d.get('url') or d.get('id'))} · lang {_e(d.get('lang'))}" + (f" · {d['chars']:,} characters" if d.get("chars") is not None else "")
+    if d.get("signals"):
+        meta += "<br>" + " · ".join(
+            f"{_e(x['column'])} = {x['value']:g}" + (f" ({_e(', '.join(f'{k} {v:g}' for k, v in x['thresholds'].items()))})" if x["thresholds"] else "")
+            for x in d["signals"])
     text = d.get("text") or (f"(extraction kept no text; the page's visible text:) {d['extract_visible']}" if d.get("extract_visible")
                              else "(no text: the record never reached extraction)")
     return f'<div><div class="meta">{meta}</div><div class="doc {kind}">{_marked(text, highlight_pattern(reason) if reason else None)}</div></div>'
@@ -112,8 +116,13 @@ def _languages(r: dict) -> str:
     return body
 
 
+def _anchor(stage: str, reason: str) -> str:
+    return "s-" + re.sub(r"[^A-Za-z0-9_.-]", "_", f"{stage}--{reason}")
+
+
 def _reasons(r: dict) -> str:
-    body = "".join(f"<h3>{_e(stage)}</h3>{plots.reasons(stage, counts)}" for stage, counts in r["reasons"].items())
+    body = "".join(f"<h3>{_e(stage)}</h3>{plots.reasons(stage, counts, lambda reason, st=stage: _anchor(st, reason))}"
+                   for stage, counts in r["reasons"].items())
     edits = [[s["name"], k, v] for s in r["funnel"] for k, v in s["edits"].items() if v]
     if edits:
         body += "<h3>Edits inside kept documents</h3>" + _table(["stage", "edit", "count"], edits)
@@ -165,27 +174,71 @@ def _safety(r: dict) -> str:
 
 
 def _samples(r: dict) -> str:
-    kept = r["samples"]["kept"]
     blocks = []
     for block in r["samples"]["rejected"]:
         docs = block["docs"]
         if not docs:
             continue
-        beside = (kept.get(docs[0].get("lang")) or next(iter(kept.values()), []))[:1]
         rows = []
         for d in docs:
             later = f' (later dropped: {_e(d["dup_of_dropped"])})' if d.get("dup_of_dropped") else ""
-            right = (f'<div><div class="meta">kept duplicate {_e(d["dup_of"])}{later}</div><div class="doc kept">{_e(d.get("dup_of_text") or "")}</div></div>'
-                     if d.get("dup_of") else (_doc(beside[0], "kept") if beside else "<div></div>"))
+            if d.get("dup_of"):
+                right = (f'<div><div class="meta">kept duplicate {_e(d["dup_of"])}{later}</div>'
+                         f'<div class="doc kept">{_e(d.get("dup_of_text") or "")}</div></div>')
+            elif d.get("beside"):
+                right = _doc(d["beside"], "kept")
+            else:
+                right = '<div class="na">no kept document in this language</div>'
             rows.append(f'<div class="pair">{_doc(d, "", block["reason"])}{right}</div>')
-        blocks.append(f'<div class="reason-block" data-reason="{_e(block["reason"])}"><h3>{_e(block["reason"])} '
-                      f'<span class="meta">({_e(block["stage"])}; dropped left, kept right)</span></h3>{"".join(rows)}</div>')
+        blocks.append(f'<div class="reason-block" id="{_anchor(block["stage"], block["reason"])}" data-reason="{_e(block["reason"])}">'
+                      f'<h3>{_e(block["reason"])} <span class="meta">({_e(block["stage"])}; {len(docs)} dropped on the left, each beside a '
+                      f'kept document of its language and nearest length)</span></h3>{"".join(rows)}</div>')
     q = r["samples"]["quarantine"]
     if q:
         blocks.append("<h3>Quarantined (a stage raised)</h3>" + _table(["stage", "source / url", "error"],
                       [[x.get("drop_stage"), x.get("url") or x.get("source"), x.get("error")] for x in q]))
     return ('<p>Filter reasons: <input id="reason-filter" placeholder="e.g. gopher"></p>' + "".join(blocks)
             if blocks else '<p class="na">nothing was dropped</p>')
+
+
+def _domains(r: dict) -> str:
+    rows = [[d["domain"], d["in"], d["kept"], f"{100 * d['kept'] / max(1, d['in']):.1f}%",
+             "; ".join(f"{k} {v:,}" for k, v in d["reasons"].items()) or "–"] for d in r.get("domain_table") or []]
+    return (_table(["domain", "documents in", "kept", "kept %", "why the rest fell (top reasons)"], rows) if rows
+            else '<p class="na">no domains in this run</p>')
+
+
+def _lengths(r: dict) -> str:
+    return plots.lengths(r["lengths"]) if r.get("lengths") else '<p class="na">no document has text</p>'
+
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * x:.0f}%"
+
+
+def _review(r: dict) -> str:
+    s = r.get("review")
+    if not s:
+        return ('<p class="na">no labels yet: <code>corpus review DIR</code> opens a labelling page; its labels '
+                '(DIR/review/labels.parquet) measure every filter\'s precision here</p>')
+    head = (f"<p>{s['documents']:,} documents labelled ({s['good']:,} good, {s['bad']:,} bad, {s['skip']:,} skipped)"
+            + (f"; {s['not_in_run']:,} labels are for documents not in this run" if s["not_in_run"] else "") + ". "
+            "Drop precision is the share of a reason's labelled drops that are bad; the interval is Wilson's 95%; good "
+            "documents lost = dropped × (1 − precision).</p>")
+    rows = [[p["stage"], p["reason"], p["lang"], "–" if p["dropped"] is None else p["dropped"], p["labelled"], p["bad"], _pct(p["precision"]),
+             "–" if p["low"] is None else f"{_pct(p['low'])}–{_pct(p['high'])}", "–" if p["good_lost"] is None else f"{p['good_lost']:.0f}"]
+            for p in s["precision"]]
+    body = head + _table(["stage", "reason", "lang", "dropped", "labelled", "bad", "precision", "Wilson 95%", "good lost"], rows)
+    body += "<h3>Kept documents (false keeps)</h3>" + _table(
+        ["lang", "labelled", "bad", "false-keep rate", "Wilson 95%"],
+        [[k["lang"], k["labelled"], k["bad"], _pct(k["rate"]), "–" if k["low"] is None else f"{_pct(k['low'])}–{_pct(k['high'])}"] for k in s["false_keep"]])
+    if s.get("good_lost_total") is not None:
+        body += f"<p>Estimated good documents lost to the labelled reasons: {s['good_lost_total']:,.0f}</p>"
+    if s.get("whatif"):
+        body += ("<h3>What if a threshold moved</h3><p class='meta'>Share of all documents, of those labelled good and of those "
+                 "labelled bad at or above each value; the dashed line is the recipe's threshold.</p>")
+        body += '<div class="grid">' + "".join(f"<div>{plots.whatif(c)}</div>" for c in s["whatif"]) + "</div>"
+    return body
 
 
 def _run_info(r: dict) -> str:
@@ -201,9 +254,12 @@ SECTIONS = [
     ("reasons", "Why documents were dropped, per stage", _reasons),
     ("signals", "Signal distributions: kept vs rejected by the signal's stage, thresholds marked", _signals),
     ("mix", "Language and domain mix", _mix),
+    ("domains", "Per domain: documents in, kept, and why the rest fell", _domains),
+    ("lengths", "Document length (characters, log scale): kept vs rejected", _lengths),
     ("dedup", "Deduplication", _dedup),
     ("safety", "Safety and PII", _safety),
     ("samples", "Samples: dropped documents beside kept ones", _samples),
+    ("review", "Human review: how often each filter is right", _review),
     ("run", "Run", _run_info),
 ]
 

@@ -52,8 +52,16 @@ def test_report_aggregates_match_the_run(report):
     reasons = {(s["name"], k) for s in stats["stages"] for k in s["rejected"]}
     blocks = r["samples"]["rejected"]
     assert {(b["stage"], b["reason"]) for b in blocks} == reasons
+    counts = {(s["name"], k): v for s in stats["stages"] for k, v in s["rejected"].items()}
+    per = r["samples"]["per_reason"]
+    assert per >= 10
     for b in blocks:
-        assert 1 <= len(b["docs"]) <= 3 and all(d["drop_reason"] == b["reason"] for d in b["docs"])
+        assert len(b["docs"]) == min(per, counts[(b["stage"], b["reason"])]) and all(d["drop_reason"] == b["reason"] for d in b["docs"])
+        beside = [d["beside"] for d in b["docs"] if d.get("beside")]
+        assert all(k["lang"] == d["lang"] for d in b["docs"] if (k := d.get("beside")))  # a kept page of the same language
+        assert len({k["id"] for k in beside}) == len(beside)  # and a different one beside each sample
+        stage_cols = {d["column"] for d in r["distributions"] if d["stage"] == b["stage"]}
+        assert all({x["column"] for x in d["signals"]} <= stage_cols for d in b["docs"])
     dedup = [d for b in blocks if b["stage"] == "dedup" for d in b["docs"]]
     assert dedup and all(d["dup_of"] and d["dup_of_text"] for d in dedup)  # the kept duplicate is shown beside
     html = page.read_text()
@@ -78,7 +86,7 @@ def test_report_renders_in_headless_chromium_offline(report, tmp_path):
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     assert not console, console
     m = re.search(r'data-sections="(\d+)" data-rendered="(\d+)"', dom.stdout)
-    assert m and m.group(1) == m.group(2) == "10", m and m.groups()  # every section rendered content
+    assert m and m.group(1) == m.group(2) == "13", m and m.groups()  # every section rendered content
     shotrun = subprocess.run(flags + [f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert shotrun.returncode == 0 and shot.stat().st_size > 50_000
 
@@ -88,15 +96,20 @@ def test_compare_two_runs(sample_run, ray_session, sample_dir, tmp_path, capsys)
 
     a, _ = sample_run
     recipe = (ROOT / "pipelines" / "default.yaml").read_text().replace("min_score: 0.35", "min_score: 0.9")
+    recipe = recipe.replace("min_num_sentences: 3", "min_num_sentences: 3\n      remove_citations: false")  # default True
     (tmp_path / "strict.yaml").write_text(recipe)
     b = tmp_path / "strict"
     run(str(tmp_path / "strict.yaml"), [str(sample_dir / "*")], str(b))
     assert main(["report", "--compare", str(a), str(b)]) == 0
     text = capsys.readouterr().out
     assert "stages[langid].min_score: 0.35 → 0.9" in text
+    assert "stages[c4].remove_citations: True → False" in text  # the default, not a dash
+    fates = re.findall(r"^  kept → (langid\.\w+): (\d+)", text, re.M)
+    assert fates and all(int(n) > 0 for _, n in fates)  # documents the stricter langid now drops, by reason
     langid = re.search(r"^langid\s+(\d+)\s+(\d+)", text, re.M)
     assert int(langid.group(2)) < int(langid.group(1))  # a stricter threshold keeps fewer
-    assert (b / "report" / "compare.html").is_file()
+    page = (b / "report" / "compare.html").read_text()
+    assert "Documents whose fate changed" in page and "kept</td><td>langid." in page
 
 
 def test_export_wanjuan_records(sample_run, tmp_path, capsys):
@@ -120,3 +133,57 @@ def test_export_wanjuan_records(sample_run, tmp_path, capsys):
     assert first["token_num"] == len(tok.encode(first["content"], add_special_tokens=False).ids)
     manifest = json.loads((tmp_path / "wj" / "manifest.json").read_text())
     assert manifest["records"] == len(recs) and manifest["null_scores"] == {}
+
+
+@pytest.fixture(scope="module")
+def crawl_run(ray_session, shared_data, tmp_path_factory):
+    """The default recipe over the shared crawl, and the labels a curator made on another run of it."""
+    from corpus.pipeline import run
+
+    out = tmp_path_factory.mktemp("crawl")
+    run(str(ROOT / "pipelines" / "default.yaml"), [str(shared_data / "crawl" / "*.warc.gz")], str(out), quiet=True)
+    (out / "review").mkdir()
+    shutil.copy(ROOT / "tests" / "data" / "review_labels.parquet", out / "review" / "labels.parquet")
+    page = build(out)
+    return out, page, json.loads((out / "report" / "report.json").read_text())
+
+
+def test_report_sections_on_the_shared_crawl(crawl_run):
+    import pyarrow.compute as pc
+
+    from corpus.review import store
+
+    out, page, r = crawl_run
+    html = page.read_text()
+    stats = json.loads((out / "stats.json").read_text())
+    documents = next(s for s in stats["stages"] if s["name"] == "read")["docs_out"]
+    # per domain: every document that left the reader is counted in its domain; kept + why the rest fell add up
+    table = r["domain_table"]
+    assert sum(d["in"] for d in table) == documents and sum(d["kept"] for d in table) == r["totals"]["kept"]
+    for d in table:
+        assert d["kept"] + sum(d["reasons"].values()) <= d["in"]
+    assert "help.libreoffice.org" in html
+    # length plot: kept documents and dropped documents with text, exact counts
+    rejected = ds.dataset(str(out / "rejected")).to_table(columns=["text"])
+    with_text = pc.sum(pc.greater(pc.fill_null(pc.utf8_length(rejected.column("text")), 0), 0)).as_py()
+    assert sum(r["lengths"]["kept"]) == r["totals"]["kept"] and sum(r["lengths"]["rejected"]) == with_text
+    assert "log scale" in html
+    # every reason bar links to its samples, and every link lands
+    links = set(re.findall(r'<a href="#(s-[^"]+)"', html))
+    anchors = set(re.findall(r'id="(s-[^"]+)"', html))
+    reasons = {(s["name"], k) for s in stats["stages"] for k in s["rejected"]}
+    assert len(links) == len(reasons) and links <= anchors
+    # samples: ten per reason where there are ten, each dropped page beside a different kept page of its language
+    big = [b for b in r["samples"]["rejected"] if len(b["docs"]) >= 10 and b["stage"] != "dedup" and {d["lang"] for d in b["docs"]} <= {"zh", "en"}]
+    assert big and all(len({d["beside"]["id"] for d in b["docs"]}) == len(b["docs"]) for b in big)
+    # human review: labels made on another run of this crawl carry over by document id
+    labels = store.latest(store.read(out))
+    rv = r["review"]
+    assert rv["documents"] == len(labels) >= 200 and rv["not_in_run"] == 0
+    by_reason: dict[str, list[int]] = {}
+    for x in labels.values():
+        if x["reason"]:
+            by_reason.setdefault(x["reason"], [0, 0])[x["label"] == "bad"] += 1
+    shown = {p["reason"]: [p["labelled"] - p["bad"], p["bad"]] for p in rv["precision"] if p["lang"] == "*"}
+    assert shown == by_reason
+    assert "Human review" in html and "Wilson" in html and rv["whatif"]
