@@ -288,3 +288,25 @@ def test_sample_is_seeded_stratified_and_extends_in_place(review_run, tmp_path):
     assert {d for d, _ in b.queue} <= {d for d, _ in a.queue}  # nothing drawn before leaves the sample
     assert len(a.queue) > len(b.queue)
     assert json.loads((folder / "review" / "sample.json").read_text()) == {"seed": 3, "depth": 5}
+
+
+def test_report_escapes_hostile_documents(review_run, browser, tmp_path):
+    """The offline report of the same run: script and attribute payloads in text, URL and title stay text."""
+    from corpus.report import build
+
+    folder = tmp_path / "copy"
+    shutil.copytree(review_run, folder, ignore=shutil.ignore_patterns("review", "report"))
+    html = build(folder).read_text()
+    for raw in ("<script>window.__pwned", "<img src=x", '<b onclick="', '"><script>', "</title><script>"):
+        assert raw not in html, raw
+    # the dropped hostile stub is a sample: its text and URL are shown, as text
+    assert "&lt;b onclick=&quot;window.__pwned=6&quot;&gt;" in html and "https://example.com/&quot;&gt;&lt;script&gt;" in html
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((folder / "report" / "index.html").as_uri())
+    page.wait_for_selector("body[data-rendered]", timeout=30_000)
+    for el in page.locator(".doc").all()[:200]:
+        el.hover()
+    assert page.evaluate("window.__pwned === undefined") and not errors
+    assert page.locator(".doc img, .doc script, .meta img, .meta script").count() == 0
