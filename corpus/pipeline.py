@@ -229,7 +229,7 @@ def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: 
                         shard_mod.global_dir(prep.out_dir, step.stage_name), ray_exec.cpus())
     summary["wall_s"] = round(time.time() - t0, 2)
     summary["description"] = step.describe(summary)
-    log(f"{step.stage_name}: {summary['description']}")
+    log(f"{step.stage_name}: {summary['description']}, {summary['wall_s']}s")
     shard_mod.write_marker(prep.out_dir, marker, {"fingerprint": plan_fp, "summary": summary, "files": {}})
     plans[step.stage_name] = summary
     return plan_fp

@@ -28,14 +28,21 @@ class Terminated(KeyboardInterrupt):
 
 
 _stopping = False
+_last: int | None = None  # the last of SIGINT / SIGTERM received: Ray can re-raise either as a plain KeyboardInterrupt
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    global _stopping
+    global _stopping, _last
     if _stopping:  # a repeated SIGTERM must not interrupt the cleanup the first one started
         return
-    _stopping = True
+    _stopping, _last = True, signum
     raise Terminated(f"received signal {signum} (SIGTERM)")
+
+
+def _on_sigint(signum: int, frame: FrameType | None) -> None:
+    global _last
+    _last = signum
+    signal.default_int_handler(signum, frame)
 
 
 def install() -> bool:
@@ -50,10 +57,10 @@ def install() -> bool:
     # always re-set: Ray's C++ core replaces the C-level handler behind Python's back, so getsignal() can
     # still name ours while a crash-dump handler is the one the kernel calls
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, _on_sigint)
     return True
 
 
 def exit_code(exc: BaseException) -> int:
     """The exit status for an interrupted command: 143 after SIGTERM, 130 after Ctrl-C (SIGINT)."""
-    # the flag too: Ray's core can re-raise the interrupt as a plain KeyboardInterrupt from inside ray.wait/ray.get
-    return SIGTERM_EXIT if isinstance(exc, Terminated) or _stopping else SIGINT_EXIT
+    return SIGTERM_EXIT if isinstance(exc, Terminated) or _last == signal.SIGTERM else SIGINT_EXIT

@@ -121,4 +121,4 @@ def lang_funnel_text(stages: list[dict], langs: list[str] | None = None) -> str:
 def global_text(plans: dict[str, dict]) -> str:
     """One paragraph per global stage: what the whole-corpus decision found, in the stage's own words
     (``GlobalStep.describe``, stored with its plan), so the engine never reads a plan's fields."""
-    return "\n".join(f"{name}: {p.get('description', '')}" for name, p in plans.items())
+    return "\n".join(f"{name}: {p.get('description', '')}, {p.get('wall_s', 0)}s" for name, p in plans.items())

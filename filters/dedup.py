@@ -147,7 +147,7 @@ class Dedup(GlobalStep):
         dups = ", ".join(f"{k} {v:,}" for k, v in s.get("duplicates", {}).items()) or "none"
         return (f"{s['documents']:,} documents → {s['clusters']:,} duplicate clusters (members {sizes}; largest "
                 f"{s.get('largest_cluster', 0):,}); duplicates: {dups}; {s.get('frequent_lines', 0):,} boilerplate lines; "
-                f"{s['partitions']} partitions, {s['cc_rounds']} component rounds, {s.get('wall_s', 0)}s")
+                f"{s['partitions']} partitions, {s['cc_rounds']} component rounds")
 
     def files(self, resolve) -> list[str]:
         """The earlier runs named in ``against`` are checked on the driver, before Ray starts; their plans join
