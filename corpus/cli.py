@@ -132,8 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and its card MODEL.json: held-out precision/recall of finding seed-like documents and the "
                                    "held-out pool's score quantiles that keep_top uses. Inputs: a `corpus run` output folder, "
                                    ".parquet (text column), .jsonl[.gz] (text field) or .txt (blank-line separated), or globs.")
-    q.add_argument("--positive", nargs="+", required=True, metavar="SEED", help="high-quality seed documents (label 1)")
-    q.add_argument("--negative", nargs="+", required=True, metavar="POOL_SAMPLE", help="a sample of the pool to filter (label 0)")
+    q.add_argument("--positive", nargs="+", default=[], metavar="SEED", help="high-quality seed documents (label 1)")
+    q.add_argument("--negative", nargs="+", default=[], metavar="POOL_SAMPLE", help="a sample of the pool to filter (label 0)")
+    q.add_argument("--labels", nargs="+", default=[], metavar="LABELS",
+                   help="curator labels (DIR/review/labels.parquet of `corpus review`): documents labelled good join the "
+                        "positives, bad the negatives (texts read from DIR by document id)")
     q.add_argument("--out", required=True, metavar="MODEL", help="model file to write (.bin; the card goes beside it as .json)")
     q.add_argument("--held-out", type=float, default=0.1, help="fraction of each side held out for the metrics (default 0.1)")
     q.add_argument("--max-docs", type=int, default=200_000, help="at most this many documents per input (default 200000)")
@@ -150,6 +153,15 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--seed", type=int, default=None, help="sampling seed (default: the folder's, else 0)")
     rv.add_argument("--labels", nargs="*", default=[], metavar="LABELS",
                     help="labels files of earlier runs to count too (matched by document id)")
+
+    ev = sub.add_parser("eval-models", help="precision/recall of the shipped classifiers on a curator's labels",
+                        description="Score the labelled documents with the fluency, not-ad, porn and toxicity classifiers and "
+                                    "print precision/recall of what each flags against the human labels (fluency and not-ad: "
+                                    "labelled bad; porn, toxic: tagged so), next to the numbers on their constructed held-out sets.")
+    ev.add_argument("--labels", required=True, metavar="LABELS", help="DIR/review/labels.parquet written by `corpus review DIR`")
+    ev.add_argument("--run", default=None, metavar="DIR", help="the run folder holding the labelled documents (default: the labels' DIR)")
+    ev.add_argument("--cut", type=float, default=0.5, help="score cut-off (default 0.5, as on the model cards)")
+    ev.add_argument("--json", action="store_true", help="print the numbers as JSON")
 
     g = sub.add_parser("sample", help="write the built-in demo crawl (WARC + JSONL)",
                        description="Generate a small mixed zh/en/other-language crawl with boilerplate, "
@@ -237,7 +249,7 @@ def _export(args: argparse.Namespace) -> int:
 def _train_quality(args: argparse.Namespace) -> int:
     from corpus.quality.enrich_train import train_quality
 
-    card = train_quality(args.positive, args.negative, args.out, args.held_out, args.max_docs)
+    card = train_quality(args.positive, args.negative, args.out, args.held_out, args.max_docs, labels=args.labels)
     h, q = card["held_out"], card["pool_score_quantiles"]
     print(f"model: {Path(args.out).with_suffix('.bin')} (card {Path(args.out).with_suffix('.json')}); trained on "
           f"{card['training']['positive']:,} seed and {card['training']['negative']:,} pool documents")
@@ -263,6 +275,16 @@ def _pack(args: argparse.Namespace) -> int:
     if m["failed"]:
         print(f"error: {len(m['failed'])} shard(s) failed; re-run the same command to retry them", file=sys.stderr)
         return 1
+    return 0
+
+
+def _eval_models(args: argparse.Namespace) -> int:
+    import json
+
+    from corpus.review import evalmodels
+
+    report = evalmodels.evaluate(args.labels, args.run, args.cut)
+    print(json.dumps(report, indent=1) if args.json else evalmodels.text(report))
     return 0
 
 
@@ -300,7 +322,7 @@ def _sample(args: argparse.Namespace) -> int:
 
 COMMANDS = {"run": _run, "stats": _stats, "inspect": _inspect, "report": _report, "export": _export,
             "train-quality": _train_quality, "pack": _pack, "sample": _sample,
-            "review": _review, "mix": _mix}
+            "review": _review, "eval-models": _eval_models, "mix": _mix}
 
 
 def main(argv: list[str] | None = None) -> int:

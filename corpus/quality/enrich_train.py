@@ -69,9 +69,36 @@ def _held_out(text: str, fraction: float) -> bool:
     return xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")) % 10_000 < fraction * 10_000
 
 
-def train_quality(positive: list[str], negative: list[str], out: str, held_out: float = 0.1, max_docs: int = 200_000) -> dict:
-    pos = [t for s in positive for t in read_texts(s, max_docs)]
-    neg = [t for s in negative for t in read_texts(s, max_docs)]
+def read_labelled(spec: str, limit: int) -> tuple[list[str], list[str]]:
+    """The texts a curator labelled good and bad with `corpus review` (DIR/review/labels.parquet, or DIR): the
+    latest label per document wins, skips are left out, and the texts come from the run folder that holds the
+    labels (matched by document id)."""
+    from corpus.review import store
+    from corpus.review.evalmodels import _texts
+
+    p = Path(spec)
+    labels_file = store.path_of(p) if p.is_dir() else p
+    run = labels_file.parent.parent
+    if not labels_file.is_file():
+        raise SeedError(f"--labels {spec}: no such labels file (give DIR/review/labels.parquet of a `corpus review`)")
+    rows = [r for r in store.latest(store.read(labels_file)).values() if r["label"] in ("good", "bad")]
+    texts = _texts(run, [r["doc_id"] for r in rows]) if (run / "manifest.json").is_file() else {}
+    if rows and not texts:
+        raise SeedError(f"--labels {spec}: the run folder {run} holds none of the labelled documents; keep labels.parquet in DIR/review/")
+    good = [texts[r["doc_id"]] for r in rows if r["label"] == "good" and r["doc_id"] in texts][:limit]
+    bad = [texts[r["doc_id"]] for r in rows if r["label"] == "bad" and r["doc_id"] in texts][:limit]
+    return good, bad
+
+
+def train_quality(positive: list[str], negative: list[str], out: str, held_out: float = 0.1, max_docs: int = 200_000,
+                  labels: list[str] | None = None) -> dict:
+    """Train on seed (positive) and pool (negative) documents; ``labels``: curator labels files whose good documents
+    join the positives and whose bad documents join the negatives."""
+    pos = [t for s in positive or [] for t in read_texts(s, max_docs)]
+    neg = [t for s in negative or [] for t in read_texts(s, max_docs)]
+    for spec in labels or []:
+        good, bad = read_labelled(spec, max_docs)
+        pos, neg = pos + good, neg + bad
     for side, texts in (("--positive", pos), ("--negative", neg)):
         if len(texts) < 20:
             raise SeedError(f"{side}: only {len(texts)} document(s); a classifier needs at least 20 per side (hundreds or more to be useful)")
@@ -88,7 +115,7 @@ def train_quality(positive: list[str], negative: list[str], out: str, held_out: 
     pool = sorted(s_neg) or [0.5]
     card = {
         "model": path.name, "trained": datetime.date.today().isoformat(), "fasttext": fasttext_clf.TRAIN_ARGS,
-        "positive": positive, "negative": negative,
+        "positive": positive, "negative": negative, "labels": labels or [],
         "training": {"positive": sum(1 for lab, _ in train_set if lab), "negative": sum(1 for lab, _ in train_set if not lab)},
         "held_out": {"positive": len(test_pos), "negative": len(test_neg),
                      "precision": round(tp / max(1, tp + fp), 4), "recall": round(tp / max(1, len(test_pos)), 4)},

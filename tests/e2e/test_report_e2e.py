@@ -187,3 +187,26 @@ def test_report_sections_on_the_shared_crawl(crawl_run):
     shown = {p["reason"]: [p["labelled"] - p["bad"], p["bad"]] for p in rv["precision"] if p["lang"] == "*"}
     assert shown == by_reason
     assert "Human review" in html and "Wilson" in html and rv["whatif"]
+
+
+def test_labels_evaluate_the_models_and_train_one(crawl_run, tmp_path, capsys):
+    from corpus.review import store
+
+    out, _, _ = crawl_run
+    labels = out / "review" / "labels.parquet"
+    texts = {r["id"]: r["text"] for sink in ("data", "rejected") for r in ds.dataset(str(out / sink)).to_table(columns=["id", "text"]).to_pylist()}
+    judged = [r for r in store.latest(store.read(labels)).values() if r["label"] in ("good", "bad") and texts.get(r["doc_id"])]
+    assert main(["eval-models", "--labels", str(labels), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["documents"] == len(judged)
+    models = {m["model"]: m for m in report["models"]}
+    assert set(models) == {"fluency", "not_ad", "porn", "toxic"}
+    assert models["fluency"]["human_positives"] == sum(r["label"] == "bad" for r in judged)
+    assert models["fluency"]["held_out"]["precision"] > 0  # the constructed numbers beside the human ones
+    assert main(["eval-models", "--labels", str(tmp_path / "none.parquet")]) == 2
+    # train-quality: good labels are positives, bad ones negatives
+    assert main(["train-quality", "--labels", str(labels), "--out", str(tmp_path / "m.bin")]) == 0
+    card = json.loads((tmp_path / "m.json").read_text())
+    h = card["held_out"]
+    assert card["training"]["positive"] + h["positive"] == sum(r["label"] == "good" for r in judged)
+    assert card["training"]["negative"] + h["negative"] == sum(r["label"] == "bad" for r in judged)
