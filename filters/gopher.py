@@ -1,5 +1,6 @@
 """Gopher quality and repetition rules (Rae et al. 2021, "Scaling Language Models", Appendix A.1.1), with a
-Chinese definition for every rule that is applied to Chinese, and the page rules Chinese web pipelines add.
+Chinese definition for every rule that is applied to Chinese (the page rules Chinese web pipelines add are
+their own stage, ``filters/chinese_web.py``).
 
 Default thresholds are the paper's (and datatrove's); the zh overrides in pipelines/default.yaml say what
 they were measured on. Every signal is kept as a column; the first failing rule in the paper's order names
@@ -11,9 +12,6 @@ the reason. Where a rule means something else for Chinese, the signal is defined
   hang on how a tokenizer splits paths and handles (it dropped 22 of 23 usable technical pages of the check
   set, bench/checkset). Chinese has no spaces and a Han character is a word, so there it is the share of
   non-space characters that are Han or letters: what is left is digits, punctuation and symbols.
-- ``gq_han_ratio`` (Han characters per non-space character) and ``gq_mean_line_chars`` (non-space
-  characters per non-empty line) are ChineseWebText 2.0's page rules (under 30% Chinese, average line
-  under 10 characters); computed for every page, thresholded only where the recipe sets them (zh).
 - Top n-grams count only an n-gram that occurs at least twice: Gopher's "most frequent n-gram" is a
   repetition measure, and on a 30-word page any single 4-gram would otherwise be "the most frequent" one
   (datatrove counts it; 48 of 360 real English help pages were dropped for it). For Chinese, n-grams are
@@ -45,9 +43,6 @@ class GopherQualityParams(RuleParams):
     max_ellipsis_lines_ratio: float | None = 0.3
     min_alpha_words_ratio: float | None = 0.8
     min_stop_words: int | None = 2
-    # ChineseWebText 2.0's page rules; off unless set (the recipe sets them for zh)
-    min_han_ratio: float | None = None
-    min_mean_line_chars: float | None = None
 
 
 F32, I32 = pa.float32(), pa.int32()
@@ -58,16 +53,14 @@ class GopherQuality(RuleStep):
     name = "gopher_quality"
     Params = GopherQualityParams
     codes = ("short_doc", "long_doc", "mean_word_len_low", "mean_word_len_high", "hash_ratio", "ellipsis_ratio", "bullet_lines",
-             "ellipsis_lines", "alpha_words", "stop_words", "han_ratio", "mean_line_chars")
+             "ellipsis_lines", "alpha_words", "stop_words")
     thresholds = {"gq_words": ("min_doc_words", "max_doc_words"), "gq_mean_word_len": ("min_avg_word_length", "max_avg_word_length"),
                   "gq_hash_ratio": ("max_symbol_word_ratio",), "gq_ellipsis_ratio": ("max_symbol_word_ratio",),
                   "gq_bullet_lines": ("max_bullet_lines_ratio",), "gq_ellipsis_lines": ("max_ellipsis_lines_ratio",),
-                  "gq_alpha_words": ("min_alpha_words_ratio",), "gq_stop_words": ("min_stop_words",),
-                  "gq_han_ratio": ("min_han_ratio",), "gq_mean_line_chars": ("min_mean_line_chars",)}
+                  "gq_alpha_words": ("min_alpha_words_ratio",), "gq_stop_words": ("min_stop_words",)}
     signals = [pa.field("gq_words", I32), pa.field("gq_mean_word_len", F32), pa.field("gq_hash_ratio", F32),
                pa.field("gq_ellipsis_ratio", F32), pa.field("gq_bullet_lines", F32), pa.field("gq_ellipsis_lines", F32),
-               pa.field("gq_alpha_words", F32), pa.field("gq_stop_words", I32), pa.field("gq_han_ratio", F32),
-               pa.field("gq_mean_line_chars", F32)]
+               pa.field("gq_alpha_words", F32), pa.field("gq_stop_words", I32)]
 
     def evaluate(self, text, lang, p):
         ws = words(text, lang)
@@ -82,7 +75,6 @@ class GopherQuality(RuleStep):
         else:
             spaced = text.split()
             alpha = sum(1 for w in spaced if _HAS_ALPHA.search(w)) / (len(spaced) or 1)
-        filled = [l for l in lines if l.strip()]
         s = {
             "gq_words": len(content),
             "gq_mean_word_len": sum(map(len, content)) / len(content) if content else 0.0,
@@ -92,8 +84,6 @@ class GopherQuality(RuleStep):
             "gq_ellipsis_lines": sum(l.rstrip().endswith(("...", "…")) for l in lines) / len(lines),
             "gq_alpha_words": alpha,
             "gq_stop_words": len(stop.intersection(ws)),
-            "gq_han_ratio": han / visible,
-            "gq_mean_line_chars": (visible if filled else 0) / (len(filled) or 1),
         }
         checks = [
             ("short_doc", p.min_doc_words is not None and s["gq_words"] < p.min_doc_words),
@@ -106,8 +96,6 @@ class GopherQuality(RuleStep):
             ("ellipsis_lines", p.max_ellipsis_lines_ratio is not None and s["gq_ellipsis_lines"] > p.max_ellipsis_lines_ratio),
             ("alpha_words", p.min_alpha_words_ratio is not None and s["gq_alpha_words"] < p.min_alpha_words_ratio),
             ("stop_words", p.min_stop_words is not None and s["gq_stop_words"] < p.min_stop_words),
-            ("han_ratio", p.min_han_ratio is not None and s["gq_han_ratio"] < p.min_han_ratio),
-            ("mean_line_chars", p.min_mean_line_chars is not None and s["gq_mean_line_chars"] < p.min_mean_line_chars),
         ]
         reason = next((f"gopher_quality.{code}" for code, failed in checks if failed), None)
         return s, reason, None

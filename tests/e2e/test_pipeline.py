@@ -44,7 +44,7 @@ def test_counts_add_up_and_nothing_is_lost(sample_run, sample_dir):
     out, summary = sample_run
     stats = json.loads((out / "stats.json").read_text())
     assert [s["name"] for s in stats["stages"]] == ["read", "extract", "langid", "format", "abnormal",
-                                                    "gopher_repetition", "gopher_quality", "c4", "fineweb", "dedup", "decontaminate", "safety", "perplexity", "quality_model", "domain_tags"]
+                                                    "gopher_repetition", "gopher_quality", "chinese_web", "c4", "fineweb", "dedup", "decontaminate", "safety", "perplexity", "quality_model", "domain_tags"]
     rejected = Counter(zip(*(sink(out, "rejected").column(c).to_pylist() for c in ("drop_stage", "drop_reason"))))
     assert rejected == Counter({(s["name"], r): n for s in stats["stages"] for r, n in s["rejected"].items()})  # stats = the data's counts
     for s in stats["stages"]:

@@ -17,7 +17,7 @@ def write(tmp_path, text: str) -> Path:
 def test_default_recipe_is_valid():
     r = load(ROOT / "pipelines" / "default.yaml")
     assert [s.name for s in r.stages] == ["extract", "langid", "format", "abnormal", "gopher_repetition",
-                                          "gopher_quality", "c4", "fineweb", "dedup", "decontaminate", "safety", "perplexity", "quality_model", "domain_tags"]
+                                          "gopher_quality", "chinese_web", "c4", "fineweb", "dedup", "decontaminate", "safety", "perplexity", "quality_model", "domain_tags"]
     assert r.stages[1].params.languages == ["zh", "en"]
 
 

@@ -119,12 +119,12 @@ def test_chinese_web_rules_fire_on_real_pages():
     menu = next(d["text"] for d in CHECKSET.values() if d["text"].startswith("LibreOffice 7.4 帮助\n模块\n访问此命令"))
     prose = "\n".join("".join(chinese_sentences(400)[i : i + 4]) for i in range(0, 48, 4))
     english = next(d["text"] for d in CHECKSET.values() if d["source"] == "wikipedia-en")
-    params = next(s for s in load(ROOT / "pipelines/default.yaml").stages if s.name == "gopher_quality").params
-    # the recipe's zh thresholds for these two rules, the earlier rules (length, stop words) out of the way
-    only = {"min_doc_words": None, "min_stop_words": None}
-    step = GopherQuality(params.__class__(**{**params.__dict__, **only, "overrides": {"zh": {**params.overrides["zh"], **only}}}))
-    out = step(pa.table({"text": [menu, prose, english], "lang": ["zh", "zh", "zh"]})).to_pylist()
-    assert [r["drop_reason"] for r in out] == ["gopher_quality.mean_line_chars", None, "gopher_quality.han_ratio"]
+    from filters.chinese_web import ChineseWeb
+
+    step = next(s for s in load(ROOT / "pipelines/default.yaml").build() if s.name == "chinese_web")  # the recipe's thresholds
+    out = step(pa.table({"text": [menu, prose, english, english], "lang": ["zh", "zh", "zh", "en"]})).to_pylist()
+    assert [r["drop_reason"] for r in out] == ["chinese_web.mean_line_chars", None, "chinese_web.han_ratio", None]
+    assert isinstance(step, ChineseWeb) and out[3]["cw_han_ratio"] == 0  # computed for every page, dropped only for zh
 
 
 def test_garbled_runs_fire_on_real_mojibake_and_not_on_clean_text():
