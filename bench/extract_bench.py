@@ -9,9 +9,13 @@ For each configuration it prints, per language:
   that yield any text, on the annotated set and on the whole shared crawl (en-US and zh-CN pages);
 - docs/s per core: pages per CPU-second of this thread over the crawl pages (decode + parse + extraction).
 
-Configurations: ``precision only`` (the previous behaviour: favor_precision, no fallback), ``fallback`` (the
-stage's defaults: precision, then balanced, then recall when precision keeps less than half of the visible
-prose), ``trafilatura default`` (balanced mode, no fallback). ``--sweep`` adds other ``min_kept_frac`` values.
+Configurations: ``precision only`` (the previous behaviour: favor_precision, no fallback), ``trafilatura
+fallback`` (the stage's defaults: precision, then balanced, then recall when precision keeps less than half of
+the visible prose), ``trafilatura default`` (balanced mode, no fallback), ``resiliparse plain main_content``
+(resiliparse's own main-content mode, the peer), ``resiliparse engine`` (``engine: resiliparse``: ours, with
+and without its fallback). The closing table gives each one's F1 difference and speed ratio against the
+trafilatura default path, measured in the same run. ``--sweep`` adds other ``min_kept_frac`` values;
+``--only a,b`` runs the configurations whose names contain a or b.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench" / "extract_set"))
 from collect import CRAWL, labels, squash  # noqa: E402
 
 from filters.charset import decode  # noqa: E402
-from filters.extract import ExtractParams, extract_page  # noqa: E402
+from filters.extract import Extracted, ExtractParams, Visible, extract_page  # noqa: E402
 
 SET = ROOT / "bench" / "extract_set" / "pages"
 PROSE_PAGE = 200  # visible prose characters that make a page "a page with prose" (issue 19's target)
@@ -52,11 +56,30 @@ def crawl_pages() -> list[tuple[str, str, bytes]]:
     return list(seen.values())
 
 
-def configs(sweep: bool) -> dict[str, ExtractParams]:
+class PlainResiliparse:
+    """resiliparse's own main-content mode, no pruning of ours: the peer the resiliparse engine improves on."""
+
+    def __repr__(self) -> str:
+        return "resiliparse main_content=True"
+
+
+def run(p: "ExtractParams | PlainResiliparse", page: str, url: str | None) -> Extracted:
+    if isinstance(p, PlainResiliparse):
+        from resiliparse.extract.html2text import extract_plain_text
+
+        text = extract_plain_text(page, preserve_formatting=True, main_content=True, alt_texts=False)
+        return Extracted(text, None, None, "plain", Visible("", 0))
+    return extract_page(page, url, p)
+
+
+def configs(sweep: bool) -> dict[str, "ExtractParams | PlainResiliparse"]:
     out = {
         "precision only (before)": ExtractParams(fallback=False),
-        "fallback (new default)": ExtractParams(),
+        "trafilatura fallback (default)": ExtractParams(),
         "trafilatura default": ExtractParams(favor_precision=False, fallback=False),
+        "resiliparse plain main_content": PlainResiliparse(),
+        "resiliparse engine (ours)": ExtractParams(engine="resiliparse"),
+        "resiliparse engine, no fallback": ExtractParams(engine="resiliparse", fallback=False),
     }
     if sweep:
         for frac in (0.25, 0.4, 0.6, 0.75):
@@ -65,12 +88,12 @@ def configs(sweep: bool) -> dict[str, ExtractParams]:
     return out
 
 
-def score_set(p: ExtractParams) -> dict[str, dict]:
+def score_set(p: "ExtractParams | PlainResiliparse") -> dict[str, dict]:
     acc: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     leaks: dict[str, list[str]] = collections.defaultdict(list)
     for r in labels():
         page, _ = decode((SET / f"{r['id']}.html").read_bytes(), None)
-        got = extract_page(page, r.get("url"), p)
+        got = run(p, page, r.get("url"))
         text = squash(got.text or "")
         c = acc[r["lang"]]
         found = [squash(s) in text for s in r["must"]]
@@ -95,12 +118,12 @@ def score_set(p: ExtractParams) -> dict[str, dict]:
     return out
 
 
-def score_crawl(p: ExtractParams, pages: list[tuple[str, str, bytes]]) -> dict:
+def score_crawl(p: "ExtractParams | PlainResiliparse", pages: list[tuple[str, str, bytes]]) -> dict:
     acc: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     cpu = time.thread_time()
     for lang, url, body in pages:
         page, _ = decode(body, None)
-        got = extract_page(page, url, p)
+        got = run(p, page, url)
         c = acc[lang]
         c["pages"] += 1
         c["text"] += bool((got.text or "").strip())
@@ -119,6 +142,7 @@ def main() -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sweep", action="store_true", help="also other min_kept_frac values")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--only", help="comma-separated substrings: run only the configurations whose names match")
     args = ap.parse_args()
     crawl = crawl_pages() if CRAWL.is_dir() else []
     rows = labels()
@@ -129,10 +153,14 @@ def main() -> dict:
             f"{'crawl text':>11} {'crawl empty':>11} {'docs/s/core':>11}")
     print(head)
     print("-" * len(head))
-    for name, p in configs(args.sweep).items():
+    chosen = configs(args.sweep)
+    if args.only:
+        chosen = {k: v for k, v in chosen.items() if any(w in k for w in args.only.split(","))}
+    for name, p in chosen.items():
         s = score_set(p)
         c = score_crawl(p, crawl) if crawl else {}
-        results[name] = {"params": dataclasses.asdict(p), "set": s, "crawl": c}
+        results[name] = {"params": dataclasses.asdict(p) if isinstance(p, ExtractParams) else repr(p),
+                         "set": s, "crawl": c}
         for lang in ("zh", "en"):
             cl = c.get(lang, {})
             crawl_txt = f"{cl['with_text']:.1%}" if cl else "-"
@@ -147,6 +175,14 @@ def main() -> dict:
         for lang in ("zh", "en"):
             if r["set"][lang]["boilerplate_found"]:
                 print(f"  {lang} boilerplate found: " + "; ".join(r["set"][lang]["boilerplate_found"]))
+    ref = "trafilatura fallback (default)"
+    if ref in results:
+        r0 = results[ref]
+        print(f"\nagainst {ref} (same run): F1 difference per language, docs/s ratio on the crawl")
+        for name, r in results.items():
+            d = {lang: r["set"][lang]["f1"] - r0["set"][lang]["f1"] for lang in ("zh", "en")}
+            speed = (r["crawl"].get("docs_per_cpu_s", 0) / r0["crawl"]["docs_per_cpu_s"]) if r0["crawl"] else 0
+            print(f"  {name:<32} zh {d['zh']:+.3f}  en {d['en']:+.3f}  speed x{speed:.1f}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, ensure_ascii=False))
     return results
