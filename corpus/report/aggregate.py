@@ -97,15 +97,13 @@ class Pool:
 
     def closest(self, n: int, used: set[str]) -> str | None:
         """The candidate nearest to ``n`` characters on a log scale, not already shown in this block."""
-        best, key = None, None
-        target = np.log1p(n)
-        for i, ln in zip(self.ids, self.lens):
-            if i in used:
-                continue
-            d = abs(np.log1p(ln) - target)
-            if key is None or d < key:
-                best, key = i, d
-        return best
+        if not self.ids:
+            return None
+        d = np.abs(np.log1p(np.asarray(self.lens, np.float64)) - np.log1p(n))
+        for k in np.argsort(d, kind="stable"):
+            if self.ids[k] not in used:
+                return self.ids[k]
+        return None
 
 
 @dataclasses.dataclass
@@ -131,9 +129,14 @@ def signals_of(manifest: dict) -> list[Signal]:
     """The numeric signal columns of the run's recipe, with the thresholds the recipe set on each."""
     from corpus.recipe import parse
 
-    recipe = parse(manifest["recipe"], manifest.get("recipe_path") or "recipe")
+    from corpus.errors import UserError
+
+    try:
+        steps = parse(manifest["recipe"], manifest.get("recipe_path") or "recipe").build()
+    except UserError:  # a run of an older recipe this code no longer reads: counts and samples, no thresholds
+        return []
     out = []
-    for step in recipe.build():
+    for step in steps:
         langs = ["*"] + sorted(getattr(step.params, "overrides", {}) or {})
         for f in step.outputs:
             if not (pa.types.is_integer(f.type) or pa.types.is_floating(f.type)) or f.name.endswith("_removed"):
@@ -298,14 +301,18 @@ def _samples(out_dir: Path, stats: dict, signals: list[Signal] | None = None, po
     data = _dataset(out_dir, "data")
     if data is not None:
         cols = [c for c in ("id", "url", "lang", "title", "text") if c in data.schema.names]
+        wanted_ids = pa.array(sorted(keepers | set(beside)), pa.string())
         for batch in data.to_batches(columns=cols, batch_size=4096):
-            for row in batch.to_pylist():
+            rows = batch.filter(pc.is_in(batch.column("id"), wanted_ids)).to_pylist()  # only the rows asked for, not every row
+            if "lang" in batch.schema.names and not (kept_by_lang and all(len(v) >= 3 for v in kept_by_lang.values())):
+                rows += batch.slice(0, 64).to_pylist()
+            for row in rows:
                 if row["id"] in keepers:
                     keeper_text[row["id"]] = _snippet(row.get("text"))
                 if row["id"] in beside:
                     kept_rows[row["id"]] = dict(row, chars=len(row.get("text") or ""), text=_snippet(row.get("text")))
                 lst = kept_by_lang.setdefault(row.get("lang") or "?", [])
-                if len(lst) < 3:
+                if len(lst) < 3 and all(x["id"] != row["id"] for x in lst):
                     lst.append(dict(row, text=_snippet(row.get("text"))))
             if (len(keeper_text) == len(keepers) and len(kept_rows) == len(beside) and kept_by_lang
                     and all(len(v) >= 3 for v in kept_by_lang.values())):
