@@ -161,6 +161,8 @@ def main() -> None:
         print(f"\n== {name} ==", flush=True)
         subprocess.run([sys.executable, str(ROOT / "bench" / script), "--json", str(OUT / f"{name}.json")], check=True)
         result[name] = json.loads((OUT / f"{name}.json").read_text())
+    print("\n== human review ==", flush=True)  # issue 15: drop precision per reason from the shipped labels, report time
+    subprocess.run([sys.executable, str(ROOT / "bench" / "review_bench.py")], check=True, cwd=ROOT)
     print("\n== decontamination ==", flush=True)  # issue 17: recall per planted kind, precision on clean pages, cost
     subprocess.run([sys.executable, str(ROOT / "bench" / "decont_bench.py")], check=True, cwd=ROOT)
     (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))

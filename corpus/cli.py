@@ -82,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                                     "runs and write B/report/compare.html.")
     rp.add_argument("dir", nargs="?", help="the --output folder of a `corpus run`")
     rp.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), help="compare two runs instead")
+    rp.add_argument("--samples", type=int, default=10, help="dropped documents shown per reason (default 10)")
 
     x = sub.add_parser("export", help="export the curated corpus as WanJuan-CC JSONL",
                        description="Write DIR/data as WanJuan-CC records (id, content, title, language, date, token_num, "
@@ -230,7 +231,7 @@ def _report(args: argparse.Namespace) -> int:
         write_atomic(page, compare.page(d))
         print(f"\ncomparison page: {page}")
     elif args.dir:
-        print(build(args.dir))
+        print(build(args.dir, args.samples))
     else:
         raise UserError("give a run folder (corpus report DIR) or two with --compare DIR_A DIR_B")
     return 0

@@ -30,7 +30,15 @@ def stats_text(out_dir: str, by: str = "stage") -> str:
     if by == "lang":
         return head + "\n" + lang_funnel_text(s["stages"])
     plans = global_text(s.get("global", {}))
-    return head + "\n" + funnel_text(s["stages"]) + (f"\n\n{plans}" if plans else "")
+    review = _review_text(out_dir)
+    return head + "\n" + funnel_text(s["stages"]) + (f"\n\n{plans}" if plans else "") + (f"\n\n{review}" if review else "")
+
+
+def _review_text(out_dir: str) -> str:
+    """The human review's numbers (corpus review) when the run has labels."""
+    from corpus.review import metrics, store
+
+    return metrics.text(metrics.for_run(out_dir)) if store.path_of(out_dir).is_file() else ""
 
 
 def _signal_columns(stage: str) -> list[str]:

