@@ -233,12 +233,18 @@ def check_order(specs: list[StageSpec], registry: dict[str, type[Step]], path: s
         have.update(cls.provides())
 
 
-def load(path: str | Path) -> Recipe:
+def read_yaml(path: str | Path, error: type[Exception], missing: str) -> Any:
+    """A YAML file parsed with ``safe_load`` (no tags that build objects); a missing or unparsable file is one
+    ``error`` naming it, ``missing`` saying where such files live."""
     p = Path(path)
     if not p.is_file():
-        raise RecipeError(f"{p}: recipe file not found (recipes live in pipelines/, e.g. pipelines/default.yaml)")
+        raise error(f"{p}: {missing}")
     try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+        return yaml.safe_load(p.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"{p}: not valid YAML: {exc}") from None
-    return parse(doc, str(p))
+        raise error(f"{p}: not valid YAML: {exc}") from None
+
+
+def load(path: str | Path) -> Recipe:
+    doc = read_yaml(path, RecipeError, "recipe file not found (recipes live in pipelines/, e.g. pipelines/default.yaml)")
+    return parse(doc, str(path))

@@ -26,7 +26,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from corpus.errors import UserError
 
@@ -221,11 +220,6 @@ def parse(doc: object, path: str = "<mix>") -> MixSpec:
 
 
 def load(path: str) -> MixSpec:
-    p = Path(path)
-    if not p.is_file():
-        raise MixError(f"{path}: mixture spec not found (an example: pipelines/mix-example.yaml)")
-    try:
-        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise MixError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse(doc, str(p))
+    from corpus.recipe import read_yaml
+
+    return parse(read_yaml(path, MixError, "mixture spec not found (an example: pipelines/mix-example.yaml)"), str(path))
