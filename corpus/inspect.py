@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from corpus.errors import UserError
-from corpus.stats import funnel_text, global_text, lang_funnel_text
+from corpus.stats import OutputError, funnel_text, global_text, lang_funnel_text, load_stats
 
 
-class OutputError(UserError, ValueError):
-    """A folder that is not a finished run, or a stage/reason it does not have."""
-
-
-def load_stats(out_dir: str) -> dict:
-    p = Path(out_dir) / "stats.json"
-    if not p.is_file():
-        raise OutputError(f"{p} not found: is {out_dir} the --output folder of a finished `corpus run`?")
-    return json.loads(p.read_text())
 
 
 def stats_text(out_dir: str, by: str = "stage") -> str:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections import Counter
+from pathlib import Path
+
+from corpus.errors import UserError
 
 
 @dataclasses.dataclass
@@ -122,3 +126,15 @@ def global_text(plans: dict[str, dict]) -> str:
     """One paragraph per global stage: what the whole-corpus decision found, in the stage's own words
     (``GlobalStep.describe``, stored with its plan), so the engine never reads a plan's fields."""
     return "\n".join(f"{name}: {p.get('description', '')}, {p.get('wall_s', 0)}s" for name, p in plans.items())
+
+
+class OutputError(UserError, ValueError):
+    """A folder that is not a finished run, or a stage/reason it does not have."""
+
+
+def load_stats(out_dir: str) -> dict:
+    """A finished run's stats.json (read by stats, inspect, the report and the review)."""
+    p = Path(out_dir) / "stats.json"
+    if not p.is_file():
+        raise OutputError(f"{p} not found: is {out_dir} the --output folder of a finished `corpus run`?")
+    return json.loads(p.read_text())

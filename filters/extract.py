@@ -1,6 +1,6 @@
 """Main-text extraction with trafilatura: per-page fallback when precision loses the page, bounded by size.
 
-``engine: resiliparse`` selects the fast engine instead (filters/extract_fast.py: resiliparse's C DOM and text
+``engine: resiliparse`` selects the fast engine instead (corpus/resiliparse_extract.py: resiliparse's C DOM and text
 pass plus our own link-block and chrome pruning, with the same visible-prose fallback and size bounds);
 ``extract_mode`` is then ``resiliparse`` or ``resiliparse_recall``. Everything below is the trafilatura path.
 
@@ -57,7 +57,7 @@ from trafilatura.utils import load_html
 from corpus.registry import register
 from corpus.step import Step, mark, set_column
 from filters.charset import decode, looks_binary
-from filters.extract_fast import extract_fast
+from corpus.resiliparse_extract import extract_fast
 from corpus.errors import Transient
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
@@ -248,7 +248,7 @@ ENGINES = ("trafilatura", "resiliparse")
 @dataclasses.dataclass
 class ExtractParams:
     # trafilatura: the careful path (precision mode with per-page fallback); resiliparse: resiliparse's C DOM
-    # and text pass plus our own boilerplate pruning (filters/extract_fast.py), many times faster. The
+    # and text pass plus our own boilerplate pruning (corpus/resiliparse_extract.py), many times faster. The
     # fallback, min_kept_frac, min_visible_chars and size bounds apply to both; the trafilatura options
     # (fast, favor_precision, include_tables, metadata) only to trafilatura.
     engine: str = "trafilatura"

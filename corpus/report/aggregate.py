@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
-from corpus.inspect import load_stats
+from corpus.stats import load_stats
 
 SAMPLE_CAP = 20_000
 N_SAMPLES = 10  # dropped documents shown per reason (collect(n_samples=...)), each beside a kept one of its language and length
@@ -29,27 +29,6 @@ LENGTH_EDGES = np.logspace(0, 7, 57)  # 1 character to 10M, 8 bins per decade: e
 SNIPPET = 1200
 BATCH = 64 * 1024
 
-# What to highlight in a dropped document, per reason prefix: the part the signal measured, where a
-# pattern can find it.
-HIGHLIGHT = {
-    "c4.lorem_ipsum": r"(?i)lorem ipsum",
-    "c4.javascript": r"(?i)javascript",
-    "c4.curly_bracket": r"[{}]",
-    "c4.policy": r"(?i)terms of use|privacy policy|cookie|隐私政策|使用条款",
-    "gopher_quality.bullet_lines": r"(?m)^\s*[•●○▪‣∙\-*].*$",
-    "gopher_quality.ellipsis_lines": r"(?m)^.*(\.\.\.|…)\s*$",
-    "gopher_quality.symbol_word_ratio": r"#|\.\.\.|…",
-    "abnormal.bad_chars": "[\ufffd\ue000-\uf8ff]",
-    "abnormal.repeated_chars": r"(.)\1{19,}",
-    "gopher_repetition": r"(?m)^(.{8,})$(?=[\s\S]*^\1$)",
-}
-
-
-def highlight_pattern(reason: str) -> str | None:
-    for prefix, pattern in HIGHLIGHT.items():
-        if reason == prefix or reason.startswith(prefix + ".") or reason.startswith(prefix + "_"):
-            return pattern
-    return None
 
 
 class Thinned:

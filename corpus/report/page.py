@@ -7,7 +7,7 @@ import json
 import re
 
 from corpus.report import plots
-from corpus.report.aggregate import highlight_pattern
+from corpus.report.highlight import highlight_pattern
 
 CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#222;background:#fafafa}

@@ -165,7 +165,7 @@ class RunView:
     def document(self, doc_id: str) -> dict | None:
         """What the review page shows about one document: text (with what fired marked), signals beside the
         recipe's thresholds, url, title, language, fate, and for a dedup drop the document it duplicates."""
-        from corpus.report.aggregate import highlight_pattern
+        from corpus.report.highlight import highlight_pattern
 
         row = self.row(doc_id)
         if row is None:
