@@ -10,6 +10,11 @@ Dedup (issue 5): datatrove's MinHash pipeline on planted near-duplicates, and a 
 (bench/dedup_bench.py; BENCH_DEDUP_SCALE=0 skips the scale run).
 Safety (issue 6): stage speed, the blocklist's memory per worker, PII precision/recall, the porn/toxicity
 classifiers' precision/recall beside the word lists and alt-profanity-check, and speed against it (bench/safety_bench.py).
+Trust (issues 15, 17, 19): extraction P/R/F1 per language on an annotated set, both engines (bench/extract_bench.py);
+drop precision per reason on a labelled check set (bench/checkset_bench.py) and on human review labels
+(bench/review_bench.py); decontamination recall and precision on planted problems (bench/decont_bench.py).
+Mix (issue 18): corpus mix + pack --mix next to pack alone (bench/mix_bench.py). Cost (issue 20): ms/doc per stage
+and Ray's fixed cost with 1 and 2 workers (bench/perf_bench.py).
 Perplexity (issue 4): KenLM scoring speed next to extraction, and the extremes of the score (bench/quality_bench.py).
 """
 
@@ -161,6 +166,8 @@ def main() -> None:
         print(f"\n== {name} ==", flush=True)
         subprocess.run([sys.executable, str(ROOT / "bench" / script), "--json", str(OUT / f"{name}.json")], check=True)
         result[name] = json.loads((OUT / f"{name}.json").read_text())
+    print("\n== per-stage cost and Ray's fixed cost ==", flush=True)  # issue 20: ms/doc per stage, 1 and 2 workers
+    subprocess.run([sys.executable, str(ROOT / "bench" / "perf_bench.py"), "--json", str(OUT / "perf.json")], check=True, cwd=ROOT)
     print("\n== human review ==", flush=True)  # issue 15: drop precision per reason from the shipped labels, report time
     subprocess.run([sys.executable, str(ROOT / "bench" / "review_bench.py")], check=True, cwd=ROOT)
     print("\n== decontamination ==", flush=True)  # issue 17: recall per planted kind, precision on clean pages, cost
