@@ -404,6 +404,39 @@ def collect(out_dir: str | Path, n_samples: int = N_SAMPLES) -> dict:
         "score_columns": [s.column for s in signals if s.column.endswith("_score")],
         "samples": _samples(out, stats, signals, pools, n_samples),
         "lengths": lengths, "domain_table": domains, "review": _review(out),
+        "decontamination": _decontamination(out),
+    }
+
+
+def _decontamination(out: Path, n_top: int = 20, n_examples: int = 5) -> dict | None:
+    """Benchmark items found in the run's pages: documents per benchmark, the items leaked and how often, and
+    example passages beside the benchmark item (its text from the index the run built under global/<stage>/).
+    None when no stage of the recipe looked for them."""
+    found, looked = [], False
+    for sink in ("data", "rejected"):
+        d = _dataset(out, sink)
+        if d is None or "decont_benchmark" not in d.schema.names:
+            continue
+        looked = True
+        cols = ["id", "url", "decont_benchmark", "decont_item", "decont_overlap", "decont_span"]
+        found += [dict(r, kept=sink == "data") for r in d.to_table(columns=cols, filter=pc.field("decont_benchmark").is_valid()).to_pylist()]
+    if not looked:
+        return None
+    items = Counter((r["decont_benchmark"], str(r["decont_item"])) for r in found)
+    texts: dict[tuple[str, str], str] = {}
+    wanted = set(items)
+    for path in sorted(out.glob("global/*/index-*/texts.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            t = json.loads(line)
+            if (t["benchmark"], str(t["item"])) in wanted:
+                texts[(t["benchmark"], str(t["item"]))] = "\n".join(map(str, t["fields"]))
+    examples = sorted(found, key=lambda r: (-(r["decont_overlap"] or 0), r["id"]))[:n_examples]
+    return {
+        "documents": dict(Counter(r["decont_benchmark"] for r in found)),
+        "passages_kept": sum(r["kept"] for r in found),
+        "items": {b: sum(1 for bb, _ in items if bb == b) for b in {b for b, _ in items}},
+        "top": [[b, i, n] for (b, i), n in items.most_common(n_top)],
+        "examples": [{**r, "item_text": _snippet(texts.get((r["decont_benchmark"], str(r["decont_item"]))))} for r in examples],
     }
 
 

@@ -247,6 +247,22 @@ def _run_info(r: dict) -> str:
             + _table(["package", "version"], [[k, v] for k, v in r["versions"].items()]))
 
 
+def _decontamination(r: dict) -> str:
+    d = r.get("decontamination")
+    if d is None:
+        return '<p class="na">no decontaminate stage in this recipe</p>'
+    if not d["documents"]:
+        return '<p class="na">no page quoted a benchmark item</p>'
+    body = _table(["benchmark", "documents", "distinct items leaked"], [[b, n, d["items"].get(b, 0)] for b, n in d["documents"].items()])
+    body += f"<p class='meta'>{d['passages_kept']:,} of them kept with the passage cut out (remove_passage)</p>"
+    body += "<h3>Items found most often</h3>" + _table(["benchmark", "item", "documents"], d["top"])
+    for x in d["examples"]:
+        meta = f"{_e(x.get('url') or x['id'])} · {_e(x['decont_benchmark'])} item {_e(x['decont_item'])} · overlap {x['decont_overlap']:.2f}"
+        body += (f'<div class="pair"><div><div class="meta">{meta}</div><div class="doc">{_e(x.get("decont_span") or "")}</div></div>'
+                 f'<div><div class="meta">the benchmark item</div><div class="doc kept">{_e(x.get("item_text") or "")}</div></div></div>')
+    return body
+
+
 SECTIONS = [
     ("summary", "Summary", _summary),
     ("funnel", "Stage funnel: documents and bytes per stage", _funnel),
@@ -257,6 +273,7 @@ SECTIONS = [
     ("domains", "Per domain: documents in, kept, and why the rest fell", _domains),
     ("lengths", "Document length (characters, log scale): kept vs rejected", _lengths),
     ("dedup", "Deduplication", _dedup),
+    ("decontamination", "Decontamination: benchmark items found in the pages", _decontamination),
     ("safety", "Safety and PII", _safety),
     ("samples", "Samples: dropped documents beside kept ones", _samples),
     ("review", "Human review: how often each filter is right", _review),

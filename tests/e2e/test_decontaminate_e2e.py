@@ -123,3 +123,22 @@ def test_index_lives_in_the_run_folder_and_a_rerun_reuses_it(decont_run):
     assert (index / "meta.json").stat().st_mtime_ns == stamp
     assert sorted((out / "global" / "decontaminate").glob("index-*")) == [index]
     assert next(s for s in summary["stages"] if s["name"] == "decontaminate")["rejected"] == {"decontaminate.gsm8k": 2, "decontaminate.mgsm_zh": 1}
+
+
+def test_report_lists_leaked_items_beside_their_benchmark_text(decont_run):
+    """The report's decontamination section: documents per benchmark (dropped and cut), the items leaked, and each
+    example passage beside the benchmark item's own text from the run's index."""
+    from corpus.report import build
+    from corpus.report.aggregate import collect
+
+    out, _, truth, _, _, _ = decont_run
+    d = collect(out)["decontamination"]
+    leaked = [v for v in truth.values() if v != "clean"]
+    assert sum(d["documents"].values()) == len(leaked) and d["passages_kept"] == sum(v.startswith("cut:") for v in leaked)
+    assert {(b, i) for b, i, _ in d["top"]} == {tuple(v.split(":")[1:]) for v in leaked if v.startswith("cut:")} | {
+        (r["decont_benchmark"], r["decont_item"]) for r in _rows(out, "rejected") if r["drop_stage"] == "decontaminate"}
+    for x in d["examples"]:
+        assert x["item_text"] and x["decont_span"]
+        words = x["item_text"].split()[:3] if x["decont_benchmark"] == "gsm8k" else [x["item_text"][:4]]
+        assert all(w.lower() in x["decont_span"].lower() for w in words)  # the passage quotes the item shown beside it
+    assert "Items found most often" in build(out).read_text(encoding="utf-8")

@@ -86,7 +86,7 @@ def test_report_renders_in_headless_chromium_offline(report, tmp_path):
     console = [line for line in dom.stderr.splitlines() if ":CONSOLE" in line]
     assert not console, console
     m = re.search(r'data-sections="(\d+)" data-rendered="(\d+)"', dom.stdout)
-    assert m and m.group(1) == m.group(2) == "13", m and m.groups()  # every section rendered content
+    assert m and m.group(1) == m.group(2) == "14", m and m.groups()  # every section rendered content
     shotrun = subprocess.run(flags + [f"--screenshot={shot}", page.as_uri()], capture_output=True, text=True, timeout=120)
     assert shotrun.returncode == 0 and shot.stat().st_size > 50_000
 
