@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 import sys
 from pathlib import Path
 
@@ -16,6 +17,18 @@ EXAMPLES = """examples:
   corpus export out/demo --out out/demo-wanjuan  # WanJuan-CC JSONL
   corpus train-quality --positive seed.jsonl --negative out/demo --out models/my-seed.bin
 """
+
+
+def _positive(kind: type) -> Callable[[str], int | float]:
+    """An argparse type: a number above zero (``--workers 0`` or ``-3`` would otherwise quietly mean one)."""
+    def parse(text: str) -> int | float:
+        value = kind(text)
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "nest: client_kwargs.region_name=us-east-1; values are YAML: anon=true)")
     r.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder (created if missing)")
     r.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
-    r.add_argument("--workers", type=int, default=None, help="parallel shard workers (default: one per available CPU)")
+    r.add_argument("--workers", type=_positive(int), default=None, help="parallel shard workers (default: one per available CPU)")
     r.add_argument("--no-resume", action="store_true", help="reprocess shards even if already committed")
     r.add_argument("--overwrite", action="store_true",
                    help="clear what an earlier run of another recipe or input set wrote into DIR (data, rejected, quarantine, "
@@ -58,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "record each and go on, instead of exiting 2 before any work")
     r.add_argument("--no-report", action="store_true", help="skip writing DIR/report/ at the end")
     r.add_argument("--quiet", "-q", action="store_true", help="no live progress (shard commits are still logged)")
-    r.add_argument("--progress-interval", type=float, default=None, metavar="SECONDS",
+    r.add_argument("--progress-interval", type=_positive(float), default=None, metavar="SECONDS",
                    help="how often progress is shown: redrawn every 0.5 s on a terminal, one line every 60 s otherwise (default)")
 
     s = sub.add_parser("stats", help="print the per-stage funnel of a finished run",
@@ -108,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--format", choices=["megatron", "internevo", "both"], default="both", help="output format (default both)")
     k.add_argument("--eos-token", default=None, help="end-of-document token (default: from tokenizer_config.json)")
     k.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
-    k.add_argument("--workers", type=int, default=None, help="parallel shard workers (default: one per available CPU)")
+    k.add_argument("--workers", type=_positive(int), default=None, help="parallel shard workers (default: one per available CPU)")
     k.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="where the packing arithmetic runs: auto uses the cluster's GPUs (shared by the workers) when "
                         "there are any, else CPUs (default auto); the output is the same bytes either way")
@@ -125,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     mx.add_argument("spec", metavar="MIX.yaml", help="mixture spec")
     mx.add_argument("--out", required=True, metavar="MIXDIR", help="folder for the mixture")
     mx.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
-    mx.add_argument("--workers", type=int, default=None, help="parallel shard workers (default: one per available CPU)")
+    mx.add_argument("--workers", type=_positive(int), default=None, help="parallel shard workers (default: one per available CPU)")
 
     q = sub.add_parser("train-quality", help="train an enrichment classifier from a high-quality seed set",
                        description="Train a fastText classifier (DCLM-style) that tells documents like SEED from documents like "
@@ -180,7 +193,7 @@ def _run(args: argparse.Namespace) -> int:
     summary = run(args.pipeline, args.input, args.output, args.address, args.workers, not args.no_resume,
                   overwrite=args.overwrite, skip_unreadable=args.skip_unreadable, quiet=args.quiet,
                   progress_interval=args.progress_interval, input_list=args.input_list, input_prefix=args.input_prefix,
-                  limit=args.limit, storage_options=args.storage_option)
+                  limit=args.limit, storage_options=args.storage_option, report=not args.no_report)
     print(f"\n{summary['input_records']:,} input records → {summary['kept']:,} kept, "
           f"{summary['rejected']:,} rejected, {summary['quarantined']:,} quarantined\n")
     print(funnel_text(summary["stages"]))
@@ -188,13 +201,9 @@ def _run(args: argparse.Namespace) -> int:
         print("\n" + global_text(summary["global"]))
     print(f"\ncurated Parquet: {args.output}/data/\nrejected:        {args.output}/rejected/\n"
           f"quarantine:      {args.output}/quarantine/\nstats:           {args.output}/stats.json")
-    if not args.no_report:
-        from corpus.report import build
-
-        print(f"report:          {build(args.output)}")
-    from corpus.card import write_run_card
-
-    print(f"dataset card:    {write_run_card(args.output)}")
+    if "report" in summary:
+        print(f"report:          {summary['report']}")
+    print(f"dataset card:    {summary['card']}")
     if summary["failed_shards"]:
         print(f"\nerror: {len(summary['failed_shards'])} input(s) failed and are not in the counts above "
               f"(see failed_shards in stats.json); re-run the same command to retry only those", file=sys.stderr)

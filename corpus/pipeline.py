@@ -95,8 +95,8 @@ def prepare(recipe_path: str, inputs: list[str], output: str, skip_unreadable: b
     rundir.check_writable(out_dir)
     # a second pass over curated Parquet keeps its columns (scores, tags, ids) beside this recipe's own
     carried = text_reader.carried_fields([f.path for f in files if f.format == "parquet" and not f.problem], recipe.read)
-    return Prepared(recipe, files, steps, output_schema([f for s in steps for f in s.columns()], carried), out_dir,
-                    preflight.run_key(recipe, model_files), model_files,
+    schema = output_schema([f for s in steps for f in s.columns()], carried)
+    return Prepared(recipe, files, steps, schema, out_dir, preflight.run_key(recipe, model_files, schema), model_files,
                     {f.shard: preflight.input_identity(f, options=options) for f in files})
 
 
@@ -116,9 +116,14 @@ def run(
     input_prefix: str | None = None,
     limit: int | None = None,
     storage_options: list[str] | None = None,
+    report: bool = False,
 ) -> dict:
+    """Run a recipe; with ``report`` the curation report is built too. The run's dataset card (DIR/README.md) is
+    always written. Both are written while the run still holds its folder."""
     started = time.time()
     prep = prepare(recipe_path, inputs, output, skip_unreadable, input_list, input_prefix, limit, storage_options)
+    if overwrite and any(not storage.is_url(i.path) and Path(i.path).resolve().is_relative_to(prep.out_dir) for i in prep.inputs):
+        raise rundir.OutputFolderError(f"--overwrite would delete inputs of this run inside {prep.out_dir}; write to another --output")
     lock = rundir.RunLock(prep.out_dir)
     lock.acquire()
     try:
@@ -132,7 +137,15 @@ def run(
         where = ray_exec.init(address)
         log(f"{prep.recipe.name}: {len(prep.inputs)} input(s), {len(prep.steps)} stages, on {where}")
         done, failed, plans = _process(prep, resume, workers, log, {"quiet": quiet, "interval": progress_interval})
-        return _finish(prep, done, failed, plans, started)
+        summary = _finish(prep, done, failed, plans, started)
+        from corpus.card import write_run_card
+
+        summary["card"] = str(write_run_card(prep.out_dir))
+        if report:
+            from corpus.report import build
+
+            summary["report"] = str(build(prep.out_dir))
+        return summary
     finally:
         lock.release()
 
@@ -173,6 +186,8 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
             retry += bool(prior)
             todo.append(shard_mod.ShardTask(inp, seg.index, index[inp.shard]))
             changed.update(_why_redone(prep.out_dir, name, prep.shard_key(inp.shard)) if resume and not seg.index else [])
+            for later in segs[seg.index:]:  # a redo that fails must not leave the old output in data/ for export or pack
+                shard_mod.forget(prep.out_dir, inp.shard + later.suffix())
         progress = Progress(" → ".join(s.stage_name for s in seg.steps), {i.shard: i.size() for i in ready}, **display)
         for shard, record in done[seg.index].items():
             progress.commit(shard, record["stats"])
@@ -197,6 +212,7 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
 
         def on_failed(task, error, seg=seg):
             progress.clear()
+            progress.fail(task.inp.shard)
             failed.append({"input": task.inp.path, "shard": task.inp.shard, "segment": seg.index, "error": error})
             log(f"[failed]{_label(seg)} {task.inp.shard}: {error} — its records are not counted; re-run the same command to retry it")
 
@@ -210,11 +226,13 @@ def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: 
                  plans: dict[str, dict], log: Log) -> str:
     """Plan a global stage over the fingerprints of every shard that finished the segment before it.
 
-    The plan's fingerprint covers the commit records of those shards (and so their resume keys): it is redone
-    exactly when one of them changed (or a failed shard now succeeded), and then every later segment too."""
+    The plan's fingerprint covers each of those shards' resume key and the bytes of its fingerprints (not its
+    timings): it is redone exactly when what it plans over changed (a changed input, a retried page that now
+    passes, a failed shard that now succeeded), and then every later segment too."""
     from corpus import ray_exec
 
-    blob = json.dumps([prep.key] + [[i.shard, previous[i.shard]] for i in ready], sort_keys=True, default=str)
+    blob = json.dumps([prep.key] + [[i.shard, previous[i.shard]["fingerprint"], preflight.sha256_file(previous[i.shard]["files"]["fingerprints"])]
+                                    for i in ready], sort_keys=True)
     plan_fp = ":" + hashlib.sha256(blob.encode()).hexdigest()[:16]
     marker = f"plan--{step.stage_name}"
     prior = shard_mod.read_marker(prep.out_dir, marker, plan_fp) if resume else None

@@ -16,6 +16,8 @@ import json
 import os
 from pathlib import Path
 
+import pyarrow as pa
+
 from corpus import __version__, storage
 from corpus.readers import InputFile
 from corpus.recipe import Recipe, RecipeError
@@ -81,12 +83,20 @@ def resolve_files(recipe: Recipe, steps: list[Step]) -> dict[str, str]:
     return files
 
 
-def code_hash() -> str:
-    """The package's own source (corpus/ and filters/): an edited filter changes it, so its shards are redone."""
+# Modules a run's workers never execute: editing them must not redo a crawl.
+NOT_IN_WORKERS = ("corpus/cli.py", "corpus/progress.py", "corpus/inspect.py", "corpus/export.py", "corpus/card.py",
+                  "corpus/sample.py", "corpus/report/", "corpus/review/", "corpus/mix/", "corpus/pack/")
+
+
+def code_hash(root: Path = PACKAGE_ROOT) -> str:
+    """The source of what the workers run (corpus/ and filters/, less the commands around a run): an edited filter
+    or reader changes it, so its shards are redone; an edited report does not."""
     h = hashlib.sha256(__version__.encode())
     for folder in ("corpus", "filters"):
-        for f in sorted((PACKAGE_ROOT / folder).rglob("*.py")):
-            h.update(f.relative_to(PACKAGE_ROOT).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+        for f in sorted((root / folder).rglob("*.py")):
+            rel = f.relative_to(root).as_posix()
+            if not rel.startswith(NOT_IN_WORKERS):
+                h.update(rel.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()[:16]
 
 
@@ -118,11 +128,12 @@ def input_identity(inp: InputFile, sample: int = 1 << 20, options: dict | None =
     return h.hexdigest()[:16]
 
 
-def run_key(recipe: Recipe, model_files: dict[str, str]) -> dict[str, str]:
-    """The parts of the resume key shared by every shard; each shard adds its input's identity."""
-    blob = json.dumps(recipe.raw, sort_keys=True, default=str)
-    return {
-        "recipe": hashlib.sha256(blob.encode()).hexdigest()[:16],
-        "code": code_hash(),
-        "models": hashlib.sha256(json.dumps(model_files, sort_keys=True).encode()).hexdigest()[:16],
-    }
+def run_key(recipe: Recipe, model_files: dict[str, str], schema: pa.Schema) -> dict[str, str]:
+    """The parts of the resume key shared by every shard; each shard adds its input's identity. Models count by
+    content, not path (another checkout with the same files resumes); the output schema counts because a second
+    pass carries its inputs' columns, and shards written under another schema would not concatenate."""
+    def digest(obj: object) -> str:
+        return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    return {"recipe": digest(recipe.raw), "code": code_hash(), "models": digest(sorted(model_files.values())),
+            "schema": hashlib.sha256(schema.serialize().to_pybytes()).hexdigest()[:16]}

@@ -55,6 +55,10 @@ class Progress:
             self.running[shard] = self.counts(stats)
         self.tick()
 
+    def fail(self, shard: str) -> None:
+        """A shard that failed counts no more: its in-flight figures leave the totals."""
+        self.running.pop(shard, None)
+
     def commit(self, shard: str, stats: list[dict]) -> None:
         self.running.pop(shard, None)
         self.committed[shard] = self.counts(stats)

@@ -348,24 +348,26 @@ def run_shards(
             task_id, inp = queue.pop(0)
             pending[actor.process.remote(task_id, inp, str(out_dir))] = (actor, inp)
 
-    for actor in actors:
-        submit(actor)
-    while pending:
-        done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0 if board is not None else None)
-        if board is not None:
-            for task_id, stats in ray.get(board.drain.remote()).items():
-                on_progress(inputs[task_id], stats)
-        if not done:
-            continue
-        actor, inp = pending.pop(done[0])
-        try:
-            on_done(*ray.get(done[0]))
-        except ray.exceptions.RayError as exc:
-            on_failed(inp, str(exc).strip().splitlines()[-1][:2000])
+    try:
+        for actor in actors:
+            submit(actor)
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0 if board is not None else None)
+            if board is not None:
+                for task_id, stats in ray.get(board.drain.remote()).items():
+                    on_progress(inputs[task_id], stats)
+            if not done:
+                continue
+            actor, inp = pending.pop(done[0])
+            try:
+                on_done(*ray.get(done[0]))
+            except ray.exceptions.RayError as exc:
+                on_failed(inp, str(exc).strip().splitlines()[-1][:2000])
+                ray.kill(actor)
+                actors.remove(actor)
+                actor = start()
+                actors.append(actor)
+            submit(actor)
+    finally:  # Ctrl-C, SIGTERM or a bug: no actor outlives the run (and its lock on the folder)
+        for actor in actors + ([board] if board is not None else []):
             ray.kill(actor)
-            actors.remove(actor)
-            actor = start()
-            actors.append(actor)
-        submit(actor)
-    for actor in actors + ([board] if board is not None else []):
-        ray.kill(actor)

@@ -21,7 +21,8 @@ from typing import IO
 
 from corpus.errors import UserError
 
-OWNED = ("data", "rejected", "quarantine", "_shards", "_work", "global", "report", "stats.json", "manifest.json", "owner.json")
+OWNED = ("data", "rejected", "quarantine", "_shards", "_work", "global", "report", "review", "stats.json", "manifest.json",
+         "README.md", "owner.json")
 
 
 class OutputFolderError(UserError, ValueError):
@@ -59,7 +60,11 @@ class RunLock:
         self.fh: IO[str] | None = None
 
     def acquire(self) -> None:
-        fh = open(self.path, "a+", encoding="utf-8")
+        try:  # never through a symlink: a planted DIR/.lock -> ~/file would be truncated
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        except OSError as exc:
+            raise OutputFolderError(f"{self.path}: cannot open the run lock ({exc.strerror}); is it a symlink?") from None
+        fh = open(fd, "a+", encoding="utf-8")
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -84,19 +89,23 @@ def claim(out_dir: Path, owner: dict, overwrite: bool) -> None:
     """Make ``out_dir`` this run's: refuse a folder holding another recipe's or input set's results (or clear
     what we wrote there with ``overwrite``), and remove temporary files a killed run left behind."""
     record = out_dir / "owner.json"
-    ours = [name for name in OWNED if (out_dir / name).exists()]
+    ours = [name for name in OWNED if os.path.lexists(out_dir / name)]
+    links = [name for name in ours if (out_dir / name).is_symlink()]
+    if links:  # outputs written through a symlink would land outside the folder
+        raise OutputFolderError(f"{out_dir}: {', '.join(links)} is a symlink; corpus writes only inside its output folder, "
+                                f"so remove the link or choose another --output")
+    try:
+        prior = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        prior = None
+    if ours and prior is None:  # not a run folder: never delete what corpus did not write, --overwrite or not
+        raise OutputFolderError(f"{out_dir} already holds {', '.join(ours)} and no owner.json, so corpus did not write "
+                                f"them; choose another --output")
     if overwrite:
         for name in ours:
             target = out_dir / name
-            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink()
+            shutil.rmtree(target) if target.is_dir() else target.unlink()
     elif ours:
-        try:
-            prior = json.loads(record.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            prior = None
-        if prior is None:
-            raise OutputFolderError(f"{out_dir} holds results of an earlier run with no owner record ({', '.join(ours)}); "
-                                    f"pass --overwrite to clear them, or choose another --output")
         changed = [label for key, label in (("recipe", "recipe"), ("inputs", "input set")) if prior.get(key) != owner[key]]
         if changed:
             raise OutputFolderError(f"{out_dir} holds a run of another {' and '.join(changed)} "

@@ -277,6 +277,20 @@ def write_marker(out_dir: Path, shard: str, payload: dict) -> None:
     rundir.write_json(p, payload)
 
 
+def forget(out_dir: Path, shard: str) -> None:
+    """Un-commit a shard before it is redone: its marker first (so it no longer counts as done), then the files it
+    committed inside the run folder."""
+    p = marker_path(out_dir, shard)
+    try:
+        files = json.loads(p.read_text()).get("files", {}).values()
+    except (OSError, ValueError):
+        return
+    p.unlink(missing_ok=True)
+    for f in files:
+        if Path(f).resolve().is_relative_to(out_dir.resolve()):
+            Path(f).unlink(missing_ok=True)
+
+
 def read_marker(out_dir: Path, shard: str, fingerprint: str) -> dict | None:
     p = marker_path(out_dir, shard)
     try:

@@ -137,4 +137,7 @@ def load_stats(out_dir: str) -> dict:
     p = Path(out_dir) / "stats.json"
     if not p.is_file():
         raise OutputError(f"{p} not found: is {out_dir} the --output folder of a finished `corpus run`?")
-    return json.loads(p.read_text())
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except ValueError:
+        raise OutputError(f"{p} is not valid JSON (a run interrupted while writing it?); re-run the same `corpus run` to rewrite it") from None

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from pathlib import Path
 from typing import ClassVar
 
 import pyarrow as pa
@@ -70,8 +69,6 @@ class LangIdParams:
     def validate(self) -> str | None:
         if not 0 <= self.min_score <= 1:
             return "min_score must be within [0, 1]"
-        if self.model_path and not Path(self.model_path).is_file():
-            return f"model_path {self.model_path!r} does not exist"
         return None
 
 

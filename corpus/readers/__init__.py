@@ -101,7 +101,10 @@ def listing(list_path: str, prefix: str | None = None, limit: int | None = None,
     """The inputs a path listing names, in its order: one key or path per line, gzip or plain (told by its first
     bytes, not its name), local or remote, as Common Crawl publishes them (``warc.paths.gz``, ``wet.paths.gz``).
 
-    A line that is already a URL or an absolute path is used as it is; a relative key is joined to ``prefix``
+    A line that is already a URL or an absolute path is used as it is, but only from a listing on this machine: a
+    listing fetched from elsewhere is untrusted, so there every line must be a relative key (no ``..``), or it
+    could point the run at local files or at other buckets read with the user's credentials. A relative key is
+    joined to ``prefix``
     (default ``s3://commoncrawl/``, the root its keys are relative to; ``https://data.commoncrawl.org/`` reads the
     same files over HTTPS without AWS credentials). ``limit`` keeps the first N lines, so one segment of a dump can
     be tried without reading the rest of the listing's keys."""
@@ -118,7 +121,11 @@ def listing(list_path: str, prefix: str | None = None, limit: int | None = None,
                 line = raw.decode("utf-8", "replace").strip()
                 if not line or line.startswith("#"):
                     continue
-                out.append(line if storage.is_url(line) or line.startswith("/") else base + line.lstrip("/"))
+                absolute = storage.is_url(line) or line.startswith("/")
+                if storage.is_url(list_path) and (absolute or ".." in line.split("/")):
+                    raise InputError(f"--input-list {list_path}: line {line!r} is not a relative key; a remote listing may "
+                                     f"only name keys under --input-prefix")
+                out.append(line if absolute else base + line)
                 if limit is not None and len(out) >= limit:
                     break
     except storage.StorageError:
