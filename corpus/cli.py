@@ -16,6 +16,15 @@ EXAMPLES = """examples:
   corpus report --compare out/run-a out/run-b  # what changed between two runs
   corpus export out/demo --out out/demo-wanjuan  # WanJuan-CC JSONL
   corpus train-quality --positive seed.jsonl --negative out/demo --out models/my-seed.bin
+  corpus stats out/demo --by lang              # the funnel for zh and en side by side
+  corpus run pipelines/default.yaml --input-list warc.paths.gz --limit 2 --output out/cc   # Common Crawl
+  corpus run pipelines/default.yaml --input 's3://bucket/crawl/*.warc.gz' --output out/s3run
+  corpus run pipelines/default.yaml --input 'crawl/*.warc.gz' --output out/run --address HEAD:6379   # a Ray cluster
+  corpus review out/demo --reviewer alice      # label documents; precision per filter
+  corpus mix pipelines/mix-example.yaml --out out/mix && corpus pack --mix out/mix --out out/mix-packed
+
+exit status: 0 done, 1 a run finished with failed shards or a system error (disk full, …), 2 a configuration or
+input mistake (one line says what to do), 130 Ctrl-C, 143 SIGTERM (committed shards are kept; re-run to resume)
 """
 
 
