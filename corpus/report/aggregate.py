@@ -2,15 +2,20 @@
 
 Counts are exact (from stats.json and full column scans); distributions come from a deterministic thinned
 sample of at most ``SAMPLE_CAP`` values per signal and group, so memory stays flat however large the run.
-Only numeric signal columns are scanned for distributions; text is read for the few sample documents only.
+The full scans read small columns only: ``text`` is turned into its length as each batch arrives and dropped,
+and batches are pooled into chunks of at least ``BATCH`` rows so that the per-chunk work (casts, group-bys,
+value counts) is paid a few times per million rows rather than once per file. Sample documents are chosen
+from those small columns first (their row numbers), and only their rows' text is read back, from their files.
 """
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import json
 import re
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.parquet as pq
 
 from corpus.stats import load_stats
 
@@ -28,30 +34,39 @@ POOL_CAP = 4_000  # kept documents per language held as candidates for the side-
 LENGTH_EDGES = np.logspace(0, 7, 57)  # 1 character to 10M, 8 bins per decade: exact counts, any run size
 SNIPPET = 1200
 BATCH = 64 * 1024
-
+SAMPLE_BATCH = 4096  # the batches the kept side of the samples is looked for in (which kept pages are shown depends on them)
+DECONT = ["id", "url", "decont_benchmark", "decont_item", "decont_overlap", "decont_span"]
 
 
 class Thinned:
     """Every k-th value of a stream, k doubling whenever more than ``cap`` are held: a deterministic,
-    evenly spread sample of bounded size."""
+    evenly spread sample of bounded size. Which values are held depends only on the stream's order, not on how
+    it is cut into pieces (value i is held iff k divides i, and k ends as the least power of two that fits)."""
 
     def __init__(self, cap: int = SAMPLE_CAP) -> None:
-        self.cap, self.step, self.seen, self.parts = cap, 1, 0, []
+        self.cap, self.step, self.seen, self.parts, self.held = cap, 1, 0, [], 0
         self.n = 0
         self.total = 0.0
 
-    def add(self, values: np.ndarray) -> None:
-        values = values[~np.isnan(values)]
+    def add(self, values: np.ndarray, batch: np.ndarray | None = None) -> None:
+        """``batch`` numbers the scan batch each value came in: the sum is taken per batch and added in batch order,
+        so the mean is the same float however the batches were pooled into chunks."""
+        keep = ~np.isnan(values)
+        values = values[keep]
         self.n += len(values)
-        self.total += float(values.sum()) if len(values) else 0.0
+        if len(values):
+            cuts = np.flatnonzero(np.diff(batch[keep])) + 1 if batch is not None else []
+            for part in np.split(values, cuts):
+                self.total += float(part.sum())
         first = (-self.seen) % self.step
-        self.parts.append(values[first :: self.step])
+        taken = values[first :: self.step]
+        self.parts.append(taken)
+        self.held += len(taken)
         self.seen += len(values)
-        held = sum(len(p) for p in self.parts)
-        while held > self.cap:
+        while self.held > self.cap:
             merged = np.concatenate(self.parts)
             self.parts, self.step = [merged[::2]], self.step * 2
-            held = len(self.parts[0])
+            self.held = len(self.parts[0])
 
     def values(self) -> np.ndarray:
         return np.concatenate(self.parts) if self.parts else np.empty(0)
@@ -59,18 +74,19 @@ class Thinned:
 
 class Pool:
     """Every k-th (id, length) of a language's kept documents, k doubling past ``cap``: evenly spread candidates to
-    put beside a dropped document of similar length, in bounded memory."""
+    put beside a dropped document of similar length, in bounded memory (held as :class:`Thinned` holds values)."""
 
     def __init__(self, cap: int = POOL_CAP) -> None:
         self.cap, self.step, self.seen = cap, 1, 0
         self.ids: list[str] = []
         self.lens: list[int] = []
 
-    def add(self, ids: list[str], lens: list[int]) -> None:
+    def add(self, ids: pa.Array, lens: np.ndarray) -> None:
         first = (-self.seen) % self.step
-        self.ids += ids[first :: self.step]
-        self.lens += lens[first :: self.step]
-        self.seen += len(ids)
+        take = np.arange(first, len(lens), self.step)
+        self.ids += ids.take(pa.array(take, pa.int64())).to_pylist()
+        self.lens += lens[take].tolist()
+        self.seen += len(lens)
         while len(self.ids) > self.cap:
             self.ids, self.lens, self.step = self.ids[::2], self.lens[::2], self.step * 2
 
@@ -131,85 +147,207 @@ def signals_of(manifest: dict) -> list[Signal]:
     return out
 
 
-def _dataset(out_dir: Path, sink: str) -> ds.Dataset | None:
-    files = sorted(str(p) for p in (out_dir / sink).glob("*.parquet"))
-    return ds.dataset(files, format="parquet") if files else None
+class Sink:
+    """One sink's Parquet files (data/, rejected/, quarantine/), scanned in file order. Every scan numbers the rows
+    (the same numbers whatever the columns or batch size) and notes where each file starts, so that a few rows
+    chosen from small columns can be read back in full, from their files' row groups only."""
+
+    def __init__(self, out: Path, name: str) -> None:
+        self.files = sorted(str(p) for p in (out / name).glob("*.parquet"))
+        self.dataset = ds.dataset(self.files, format="parquet") if self.files else None
+        self.names = set(self.dataset.schema.names) if self.dataset is not None else set()
+        self.starts: list[int] = []
+        self.paths: list[str] = []
+
+    def batches(self, columns: list[str], batch_size: int) -> Iterator[tuple[int, pa.RecordBatch]]:
+        """(number of the batch's first row, batch) in file order."""
+        row, self.starts, self.paths = 0, [], []
+        for tagged in self.dataset.scanner(columns=columns, batch_size=batch_size).scan_batches():
+            path = tagged.fragment.path
+            if not self.paths or self.paths[-1] != path:
+                self.starts.append(row)
+                self.paths.append(path)
+            yield row, tagged.record_batch
+            row += tagged.record_batch.num_rows
+
+    def chunks(self, columns: list[str]) -> Iterator[pa.Table]:
+        """The columns in chunks of at least ``BATCH`` rows, ``text`` replaced by its length in characters (``_chars``,
+        null where the text is), with each row's number (``_row``) and the number of the scan batch it came in
+        (``_batch``, for the sums and first-seen orders that must not depend on the chunking)."""
+        pending: list[pa.RecordBatch] = []
+        held = 0
+        for k, (row, b) in enumerate(self.batches(columns, BATCH)):
+            names = ["_chars" if n == "text" else n for n in b.schema.names] + ["_row", "_batch"]
+            arrays = [pc.utf8_length(c) if n == "text" else c for n, c in zip(b.schema.names, b.columns)]
+            arrays += [pa.array(np.arange(row, row + b.num_rows, dtype=np.int64)), pa.array(np.full(b.num_rows, k, np.int32))]
+            pending.append(pa.RecordBatch.from_arrays(arrays, names=names))
+            held += b.num_rows
+            if held >= BATCH:
+                yield pa.Table.from_batches(pending).combine_chunks()
+                pending, held = [], 0
+        if pending:
+            yield pa.Table.from_batches(pending).combine_chunks()
+
+    def fetch(self, rows: Iterable[int], columns: list[str]) -> dict[int, dict]:
+        """Rows by number (as the last scan numbered them) as dicts of ``columns`` (None where a file lacks one)."""
+        by_file: dict[int, list[int]] = defaultdict(list)
+        for r in sorted(set(rows)):
+            k = bisect.bisect_right(self.starts, r) - 1
+            by_file[k].append(r - self.starts[k])
+        out: dict[int, dict] = {}
+        for k, offsets in by_file.items():
+            pf = pq.ParquetFile(self.paths[k])
+            sizes = [pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)]
+            ends = np.cumsum(sizes)
+            group_of = {o: int(np.searchsorted(ends, o, "right")) for o in offsets}
+            groups = sorted(set(group_of.values()))
+            read_at = dict(zip(groups, np.cumsum([0] + [sizes[g] for g in groups[:-1]]).tolist()))  # a group's first row in t
+            cols = [c for c in columns if c in pf.schema_arrow.names]
+            t = pf.read_row_groups(groups, columns=cols)
+            idx = [read_at[g] + o - int(ends[g] - sizes[g]) for o, g in group_of.items()]
+            for o, rec in zip(offsets, t.take(pa.array(idx, pa.int64())).to_pylist()):
+                out[self.starts[k] + o] = {c: rec.get(c) for c in columns}
+        return out
 
 
-def _num(batch: pa.RecordBatch, name: str) -> np.ndarray:
-    return pc.cast(batch.column(name), pa.float64()).to_numpy(zero_copy_only=False)
+class Picker:
+    """The first ``n`` rows (in file order) of each (stage, reason): the dropped documents shown as samples, chosen
+    from the drop_stage and drop_reason columns while the full scan passes; their text is read afterwards."""
+
+    def __init__(self, wanted: set[tuple[str, str]], n: int) -> None:
+        self.n = n
+        self.rows: dict[tuple[str, str], list[int]] = {k: [] for k in sorted(wanted)}
+
+    def see(self, chunk: pa.Table) -> None:
+        open_keys = {k for k, v in self.rows.items() if len(v) < self.n}
+        if not open_keys or "drop_reason" not in chunk.schema.names:
+            return
+        stage, reason = chunk.column("drop_stage"), chunk.column("drop_reason")
+        pairs = pa.table({"s": stage, "r": reason}).group_by(["s", "r"], use_threads=False).aggregate([])
+        for key in sorted(open_keys & set(zip(pairs.column("s").to_pylist(), pairs.column("r").to_pylist()))):
+            mask = pc.fill_null(pc.and_(pc.equal(stage, key[0]), pc.equal(reason, key[1])), False)
+            hits = chunk.column("_row").filter(mask).slice(0, self.n - len(self.rows[key]))
+            self.rows[key] += hits.to_pylist()
 
 
-def _scan_kept(data: ds.Dataset | None, signals: list[Signal], pools: dict[str, Pool], lengths: np.ndarray) -> dict:
+def _col(t: pa.Table, name: str) -> pa.Array:
+    return t.column(name).combine_chunks()
+
+
+def _num(t: pa.Table, name: str) -> np.ndarray:
+    return pc.cast(_col(t, name), pa.float64()).to_numpy(zero_copy_only=False)
+
+
+def _batches_of(t: pa.Table) -> np.ndarray:
+    return _col(t, "_batch").to_numpy()
+
+
+def _scan_kept(data: Sink, signals: list[Signal], pools: dict[str, Pool], lengths: np.ndarray, decont: list[dict]) -> dict:
     langs, domains, tags = Counter(), Counter(), Counter()
     chars = Counter()
-    if data is None:
+    if data.dataset is None:
         return {"languages": {}, "domains": {}, "domain_tags": {}, "chars_by_language": {}, "all_domains": {}}
-    names = set(data.schema.names)
+    names = data.names
     cols = [s.column for s in signals if s.column in names] + [c for c in ("id", "lang", "domain", "domain_tag", "text") if c in names]
-    for batch in data.to_batches(columns=cols, batch_size=BATCH):
+    if "decont_benchmark" in names:
+        cols += DECONT
+    for chunk in data.chunks(list(dict.fromkeys(cols))):
         if "lang" in names:
-            lang = batch.column("lang")
+            lang = _col(chunk, "lang")
             langs.update({r["values"]: r["counts"] for r in pc.value_counts(lang).to_pylist()})
             if "text" in names:
-                lens = pc.utf8_length(batch.column("text"))
-                for r in pa.table({"lang": lang, "n": lens}).group_by("lang").aggregate([("n", "sum")]).to_pylist():
+                lens = _col(chunk, "_chars")
+                for r in pa.table({"lang": lang, "n": lens}).group_by("lang", use_threads=False).aggregate([("n", "sum")]).to_pylist():
                     chars[r["lang"]] += r["n_sum"] or 0
                 n = pc.fill_null(lens, 0).to_numpy(zero_copy_only=False)
                 lengths += np.histogram(np.maximum(n, 1), LENGTH_EDGES)[0]
-                if "id" in names:
-                    ids, ll, nn = batch.column("id").to_pylist(), lang.to_pylist(), n.tolist()
-                    by: dict[str, tuple[list, list]] = {}
-                    for i, lg, k in zip(ids, ll, nn):
-                        b = by.setdefault(lg or "?", ([], []))
-                        b[0].append(i)
-                        b[1].append(k)
-                    for lg, (i, k) in by.items():
-                        pools.setdefault(lg, Pool()).add(i, k)
+                if "id" in names:  # pools per language, unnamed ("" or null) as "?"
+                    key = pc.fill_null(lang, "")
+                    enc = pc.if_else(pc.equal(key, ""), "?", key).dictionary_encode()
+                    codes, ids = enc.indices.to_numpy(zero_copy_only=False), _col(chunk, "id")
+                    for k, lg in enumerate(enc.dictionary.to_pylist()):
+                        at = np.flatnonzero(codes == k)
+                        pools.setdefault(lg, Pool()).add(ids.take(pa.array(at)), n[at])
         for col, counter in (("domain", domains), ("domain_tag", tags)):
             if col in names:
-                counter.update({r["values"]: r["counts"] for r in pc.value_counts(batch.column(col)).to_pylist()})
+                counter.update({r["values"]: r["counts"] for r in pc.value_counts(_col(chunk, col)).to_pylist()})
+        batch = _batches_of(chunk)
         for s in signals:
             if s.column in names:
-                s.kept.add(_num(batch, s.column))
+                s.kept.add(_num(chunk, s.column), batch)
+        if "decont_benchmark" in names:
+            decont += chunk.select(DECONT).filter(pc.is_valid(chunk.column("decont_benchmark"))).to_pylist()
     return {"languages": dict(langs.most_common()), "domains": dict(domains.most_common(25)),
             "domain_tags": dict(tags.most_common()), "chars_by_language": dict(chars.most_common()), "all_domains": dict(domains)}
 
 
-def _scan_rejected(rejected: ds.Dataset | None, signals: list[Signal], lengths: np.ndarray, domain_reasons: Counter) -> None:
-    """Signal values of each stage's drops, the lengths of dropped documents that have text, and (domain, reason)
-    counts; records that never became documents (``read.*``) carry no domain and no text and are left out."""
-    if rejected is None:
+class DomainReasons:
+    """(domain, reason) counts of dropped documents, kept in the order each pair was first met by a scan that went
+    batch by batch, taking a batch's rows with a domain before those whose domain comes from the URL: the order
+    decides ties in a domain's top reasons, so it must not change with how batches are pooled."""
+
+    def __init__(self) -> None:
+        self.counts: Counter = Counter()
+        self.first: dict[tuple, tuple[int, int, int]] = {}
+
+    def _note(self, key: tuple, n: int, first: tuple[int, int, int]) -> None:
+        self.counts[key] += n
+        self.first[key] = min(self.first.get(key, first), first)
+
+    def see(self, chunk: pa.Table, names: set[str]) -> None:
+        dom, reason = _col(chunk, "domain"), _col(chunk, "drop_reason")
+        where = {"row": _col(chunk, "_row"), "b": _col(chunk, "_batch")}
+        agg = [("row", "min"), ("b", "min"), ("row", "count")]
+        t = pa.table({"d": dom, "r": reason, **where}).filter(pc.is_valid(dom))
+        for g in t.group_by(["d", "r"], use_threads=False).aggregate(agg).to_pylist():
+            self._note((g["d"], g["r"]), g["row_count"], (g["b_min"], 0, g["row_min"]))
+        if "url" in names:  # dropped before `format` filled the domain (extract, langid): take it from the URL
+            url = _col(chunk, "url")
+            ok = pc.and_(pc.and_(pc.is_null(dom), pc.not_equal(url, "")), pc.and_(pc.not_equal(reason, ""), pc.invert(pc.starts_with(reason, "read."))))
+            rest = pa.table({"u": url, "r": reason, **where}).filter(pc.fill_null(ok, False))
+            for g in rest.group_by(["u", "r"], use_threads=False).aggregate(agg).to_pylist():
+                d = (urlsplit(g["u"]).hostname or "").removeprefix("www.")
+                if d:
+                    self._note((d, g["r"]), g["row_count"], (g["b_min"], 1, g["row_min"]))
+
+    def counter(self) -> Counter:
+        return Counter({k: self.counts[k] for k in sorted(self.counts, key=self.first.__getitem__)})
+
+
+def _scan_rejected(rejected: Sink, signals: list[Signal], lengths: np.ndarray, domain_reasons: DomainReasons,
+                   picker: Picker, decont: list[dict]) -> None:
+    """Signal values of each stage's drops, the lengths of dropped documents that have text, (domain, reason)
+    counts, the rows to show as samples and the passages that quote a benchmark; records that never became
+    documents (``read.*``) carry no domain and no text and are left out of the domain and length counts."""
+    if rejected.dataset is None:
         return
-    names = set(rejected.schema.names)
+    names = rejected.names
     by_stage: dict[str, list[Signal]] = {}
     for s in signals:
         if s.column in names:
             by_stage.setdefault(s.stage, []).append(s)
     extra = [c for c in ("text", "domain", "url", "drop_reason") if c in names]
     cols = sorted({s.column for group in by_stage.values() for s in group} | set(extra) | {"drop_stage"})
-    for batch in rejected.to_batches(columns=cols, batch_size=BATCH):
+    if "decont_benchmark" in names:
+        cols += [c for c in DECONT if c not in cols]
+    for chunk in rejected.chunks(cols):
         if "text" in names:
-            n = pc.fill_null(pc.utf8_length(batch.column("text")), 0).to_numpy(zero_copy_only=False)
+            n = pc.fill_null(_col(chunk, "_chars"), 0).to_numpy(zero_copy_only=False)
             lengths += np.histogram(n[n > 0], LENGTH_EDGES)[0]
         if "domain" in names and "drop_reason" in names:
-            t = pa.table({"d": batch.column("domain"), "r": batch.column("drop_reason")}).filter(pc.is_valid(batch.column("domain")))
-            for r in t.group_by(["d", "r"]).aggregate([("r", "count")]).to_pylist():
-                domain_reasons[(r["d"], r["r"])] += r["r_count"]
-            if "url" in names:  # dropped before `format` filled the domain (extract, langid): take it from the URL
-                rest = pa.table({"u": batch.column("url"), "r": batch.column("drop_reason")}).filter(pc.is_null(batch.column("domain")))
-                for u, r in zip(rest.column("u").to_pylist(), rest.column("r").to_pylist()):
-                    if u and r and not r.startswith("read."):
-                        d = (urlsplit(u).hostname or "").removeprefix("www.")
-                        if d:
-                            domain_reasons[(d, r)] += 1
+            domain_reasons.see(chunk, names)
+        stage_col = _col(chunk, "drop_stage")
         for stage, group in by_stage.items():
-            mask = pc.fill_null(pc.equal(batch.column("drop_stage"), stage), False)
+            mask = pc.fill_null(pc.equal(stage_col, stage), False)
             if not pc.any(mask).as_py():
                 continue
-            sub = batch.filter(mask)
+            sub = chunk.filter(mask)
+            batch = _batches_of(sub)
             for s in group:
-                s.rejected.add(_num(sub, s.column))
+                s.rejected.add(_num(sub, s.column), batch)
+        picker.see(chunk)
+        if "decont_benchmark" in names:
+            decont += chunk.select(DECONT).filter(pc.is_valid(chunk.column("decont_benchmark"))).to_pylist()
 
 
 def _snippet(text: str | None) -> str:
@@ -231,35 +369,30 @@ def _signal_values(row: dict, stage: str, signals: list[Signal]) -> list[dict]:
     return out
 
 
-def _samples(out_dir: Path, stats: dict, signals: list[Signal] | None = None, pools: dict[str, Pool] | None = None,
-             n_samples: int = N_SAMPLES) -> dict:
+def _samples(sinks: dict[str, Sink], stats: dict, picker: Picker, signals: list[Signal] | None = None,
+             pools: dict[str, Pool] | None = None) -> dict:
     """Up to ``n_samples`` dropped documents per (stage, reason) with their stage's signal values, each beside a kept
     document of the same language and the nearest length (a different one for each sample of a reason, so the
-    kept side is not one page over and over); quarantined ones per stage; a few kept ones per language."""
+    kept side is not one page over and over); quarantined ones per stage; a few kept ones per language.
+    Rows are chosen from small columns (the picker during the full scan, ids and languages here), then read in full."""
     signals, pools = signals or [], pools or {}
-    wanted = {(s["name"], r) for s in stats["stages"] for r in s["rejected"]}
-    found: dict[tuple[str, str], list[dict]] = {k: [] for k in wanted}
-    rejected = _dataset(out_dir, "rejected")
-    if rejected is not None and wanted:
-        names = set(rejected.schema.names)
+    n_samples = picker.n
+    found: dict[tuple[str, str], list[dict]] = {k: [] for k in picker.rows}
+    rejected = sinks["rejected"]
+    if rejected.dataset is not None and found:
+        names = rejected.names
         cols = [c for c in ("id", "url", "lang", "title", "text", "extract_visible", "drop_stage", "drop_reason", "dup_of") if c in names]
         cols += sorted({sig.column for sig in signals if sig.column in names} - set(cols))
-        for batch in rejected.to_batches(columns=cols, batch_size=4096):
-            open_keys = [k for k, v in found.items() if len(v) < n_samples]
-            if not open_keys:
-                break
-            pairs = set(zip(batch.column("drop_stage").to_pylist(), batch.column("drop_reason").to_pylist()))
-            for key in open_keys:
-                if key not in pairs:
-                    continue
-                mask = pc.and_(pc.equal(batch.column("drop_stage"), key[0]), pc.equal(batch.column("drop_reason"), key[1]))
-                for row in batch.filter(mask).slice(0, n_samples - len(found[key])).to_pylist():
-                    sample = {k: row.get(k) for k in ("id", "url", "lang", "title", "drop_stage", "drop_reason", "dup_of")}
-                    sample["chars"] = len(row.get("text") or "")
-                    sample["text"] = _snippet(row.get("text"))
-                    sample["extract_visible"] = _snippet(row.get("extract_visible"))
-                    sample["signals"] = _signal_values(row, key[0], signals)
-                    found[key].append(sample)
+        full = rejected.fetch((r for rows in picker.rows.values() for r in rows), cols)
+        for key, rows in picker.rows.items():
+            for r in rows:
+                row = full[r]
+                sample = {k: row.get(k) for k in ("id", "url", "lang", "title", "drop_stage", "drop_reason", "dup_of")}
+                sample["chars"] = len(row.get("text") or "")
+                sample["text"] = _snippet(row.get("text"))
+                sample["extract_visible"] = _snippet(row.get("extract_visible"))
+                sample["signals"] = _signal_values(row, key[0], signals)
+                found[key].append(sample)
     # a kept document beside each dropped one: same language, nearest length, none twice in a reason's block
     beside: dict[str, str] = {}
     for key, rows in found.items():
@@ -277,30 +410,48 @@ def _samples(out_dir: Path, stats: dict, signals: list[Signal] | None = None, po
     kept_by_lang: dict[str, list[dict]] = {}
     keeper_text: dict[str, str] = {}
     kept_rows: dict[str, dict] = {}
-    data = _dataset(out_dir, "data")
-    if data is not None:
-        cols = [c for c in ("id", "url", "lang", "title", "text") if c in data.schema.names]
+    data = sinks["data"]
+    if data.dataset is not None:
+        # which rows: the keepers and kept pages asked for, and the first three pages of each language met in the
+        # first 64 rows of a batch, found from ids and languages alone; then the text of those rows only
+        cols = [c for c in ("id", "url", "lang", "title", "text") if c in data.names]
+        small = [c for c in ("id", "lang") if c in data.names]
         wanted_ids = pa.array(sorted(keepers | set(beside)), pa.string())
-        for batch in data.to_batches(columns=cols, batch_size=4096):
-            rows = batch.filter(pc.is_in(batch.column("id"), wanted_ids)).to_pylist()  # only the rows asked for, not every row
-            if "lang" in batch.schema.names and not (kept_by_lang and all(len(v) >= 3 for v in kept_by_lang.values())):
-                rows += batch.slice(0, 64).to_pylist()
-            for row in rows:
-                if row["id"] in keepers:
-                    keeper_text[row["id"]] = _snippet(row.get("text"))
-                if row["id"] in beside:
-                    kept_rows[row["id"]] = dict(row, chars=len(row.get("text") or ""), text=_snippet(row.get("text")))
-                lst = kept_by_lang.setdefault(row.get("lang") or "?", [])
-                if len(lst) < 3 and all(x["id"] != row["id"] for x in lst):
-                    lst.append(dict(row, text=_snippet(row.get("text"))))
-            if (len(keeper_text) == len(keepers) and len(kept_rows) == len(beside) and kept_by_lang
-                    and all(len(v) >= 3 for v in kept_by_lang.values())):
+        keeper_at: dict[str, int] = {}
+        beside_at: dict[str, int] = {}
+        by_lang: dict[str, list[tuple[str, int]]] = {}
+        for start, batch in data.batches(small, SAMPLE_BATCH):
+            hits = pc.indices_nonzero(pc.fill_null(pc.is_in(batch.column("id"), wanted_ids), False)).to_numpy()
+            at = hits.tolist()
+            if "lang" in batch.schema.names and not (by_lang and all(len(v) >= 3 for v in by_lang.values())):
+                at += range(min(64, batch.num_rows))
+            ids = batch.column("id").take(pa.array(at, pa.int64())).to_pylist()
+            langs = batch.column("lang").take(pa.array(at, pa.int64())).to_pylist() if "lang" in batch.schema.names else [None] * len(at)
+            for i, row_id, lang in zip(at, ids, langs):
+                if row_id in keepers:
+                    keeper_at[row_id] = start + i
+                if row_id in beside:
+                    beside_at[row_id] = start + i
+                lst = by_lang.setdefault(lang or "?", [])
+                if len(lst) < 3 and all(x != row_id for x, _ in lst):
+                    lst.append((row_id, start + i))
+            if (len(keeper_at) == len(keepers) and len(beside_at) == len(beside) and by_lang
+                    and all(len(v) >= 3 for v in by_lang.values())):
                 break
+        full = data.fetch([*keeper_at.values(), *beside_at.values(), *(r for v in by_lang.values() for _, r in v)], cols)
+        for row_id, r in keeper_at.items():
+            keeper_text[row_id] = _snippet(full[r].get("text"))
+        for row_id, r in beside_at.items():
+            kept_rows[row_id] = dict(full[r], chars=len(full[r].get("text") or ""), text=_snippet(full[r].get("text")))
+        kept_by_lang = {lang: [dict(full[r], text=_snippet(full[r].get("text"))) for _, r in v] for lang, v in by_lang.items()}
     keeper_dropped: dict[str, str] = {}
-    rejected = _dataset(out_dir, "rejected") if keepers - set(keeper_text) else None
-    if rejected is not None:  # a cluster's survivor can still be dropped by a later stage (safety, quality)
-        missing = pa.array(sorted(keepers - set(keeper_text)), pa.string())
-        for row in rejected.to_table(columns=["id", "drop_reason", "text"], filter=pc.field("id").isin(missing)).to_pylist():
+    missing = keepers - set(keeper_text)
+    if missing and rejected.dataset is not None:  # a cluster's survivor can still be dropped by a later stage (safety, quality)
+        ids = pa.array(sorted(missing), pa.string())
+        at = []
+        for start, batch in rejected.batches(["id"], BATCH):
+            at += (start + pc.indices_nonzero(pc.fill_null(pc.is_in(batch.column("id"), ids), False)).to_numpy()).tolist()
+        for _, row in sorted(rejected.fetch(at, ["id", "drop_reason", "text"]).items()):
             keeper_text[row["id"]], keeper_dropped[row["id"]] = _snippet(row.get("text")), row["drop_reason"]
     for rows in found.values():
         for r in rows:
@@ -310,7 +461,7 @@ def _samples(out_dir: Path, stats: dict, signals: list[Signal] | None = None, po
             if r.get("beside"):
                 r["beside"] = kept_rows.get(r["beside"])
     quarantine = []
-    q = _dataset(out_dir, "quarantine")
+    q = sinks["quarantine"].dataset
     if q is not None:
         cols = [c for c in ("id", "url", "source", "drop_stage", "error") if c in q.schema.names]
         quarantine = q.head(20, columns=cols).to_pylist()
@@ -364,15 +515,19 @@ def collect(out_dir: str | Path, n_samples: int = N_SAMPLES) -> dict:
     stats = load_stats(str(out))
     manifest = json.loads((out / "manifest.json").read_text())
     signals = signals_of(manifest)
+    sinks = {name: Sink(out, name) for name in ("data", "rejected", "quarantine")}
     pools: dict[str, Pool] = {}
     kept_len, rej_len = np.zeros(len(LENGTH_EDGES) - 1, np.int64), np.zeros(len(LENGTH_EDGES) - 1, np.int64)
-    domain_reasons: Counter = Counter()
-    mix = _scan_kept(_dataset(out, "data"), signals, pools, kept_len)
-    _scan_rejected(_dataset(out, "rejected"), signals, rej_len, domain_reasons)
+    domain_reasons = DomainReasons()
+    picker = Picker({(s["name"], r) for s in stats["stages"] for r in s["rejected"]}, n_samples)
+    decont_kept: list[dict] = []
+    decont_rejected: list[dict] = []
+    mix = _scan_kept(sinks["data"], signals, pools, kept_len, decont_kept)
+    _scan_rejected(sinks["rejected"], signals, rej_len, domain_reasons, picker, decont_rejected)
     used = np.flatnonzero(kept_len + rej_len)
     lengths = ({"edges": LENGTH_EDGES[used[0]: used[-1] + 2].round(2).tolist(), "kept": kept_len[used[0]: used[-1] + 1].tolist(),
                 "rejected": rej_len[used[0]: used[-1] + 1].tolist()} if len(used) else {})
-    domains = _domains(mix, domain_reasons)
+    domains = _domains(mix, domain_reasons.counter())
     dists = []
     for s in signals:
         if not s.kept.n and not s.rejected.n:
@@ -386,6 +541,7 @@ def collect(out_dir: str | Path, n_samples: int = N_SAMPLES) -> dict:
             "histogram": _histogram(s), "sampled": {"kept": len(kv), "rejected": len(rv)},
         })
     stages = stats["stages"]
+    looked = any("decont_benchmark" in sinks[k].names for k in ("data", "rejected"))
     return {
         "pipeline": stats["pipeline"], "dir": str(out.resolve()), "recipe": manifest["recipe"],
         "recipe_path": manifest.get("recipe_path"), "started_at": manifest.get("started_at"), "wall_s": manifest.get("wall_s"),
@@ -402,26 +558,17 @@ def collect(out_dir: str | Path, n_samples: int = N_SAMPLES) -> dict:
         "safety": {s["name"]: s for s in stages if s["name"].startswith("safety")},
         "distributions": dists,
         "score_columns": [s.column for s in signals if s.column.endswith("_score")],
-        "samples": _samples(out, stats, signals, pools, n_samples),
+        "samples": _samples(sinks, stats, picker, signals, pools),
         "lengths": lengths, "domain_table": domains, "review": _review(out),
-        "decontamination": _decontamination(out),
+        "decontamination": _decontamination(out, [dict(r, kept=True) for r in decont_kept]
+                                            + [dict(r, kept=False) for r in decont_rejected]) if looked else None,
     }
 
 
-def _decontamination(out: Path, n_top: int = 20, n_examples: int = 5) -> dict | None:
-    """Benchmark items found in the run's pages: documents per benchmark, the items leaked and how often, and
-    example passages beside the benchmark item (its text from the index the run built under global/<stage>/).
-    None when no stage of the recipe looked for them."""
-    found, looked = [], False
-    for sink in ("data", "rejected"):
-        d = _dataset(out, sink)
-        if d is None or "decont_benchmark" not in d.schema.names:
-            continue
-        looked = True
-        cols = ["id", "url", "decont_benchmark", "decont_item", "decont_overlap", "decont_span"]
-        found += [dict(r, kept=sink == "data") for r in d.to_table(columns=cols, filter=pc.field("decont_benchmark").is_valid()).to_pylist()]
-    if not looked:
-        return None
+def _decontamination(out: Path, found: list[dict], n_top: int = 20, n_examples: int = 5) -> dict:
+    """Benchmark items found in the run's pages (``found``: the rows with a decont_benchmark, kept ones first, as the
+    scans met them): documents per benchmark, the items leaked and how often, and example passages beside the
+    benchmark item (its text from the index the run built under global/<stage>/)."""
     items = Counter((r["decont_benchmark"], str(r["decont_item"])) for r in found)
     texts: dict[tuple[str, str], str] = {}
     wanted = set(items)
