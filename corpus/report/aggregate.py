@@ -204,12 +204,14 @@ class Sink:
         out: dict[int, dict] = {}
         for k, offsets in by_file.items():
             pf = pq.ParquetFile(self.paths[k])
-            sizes = [pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)]
+            md = pf.metadata
+            sizes = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
             ends = np.cumsum(sizes)
             group_of = {o: int(np.searchsorted(ends, o, "right")) for o in offsets}
             groups = sorted(set(group_of.values()))
             read_at = dict(zip(groups, np.cumsum([0] + [sizes[g] for g in groups[:-1]]).tolist()))  # a group's first row in t
-            cols = [c for c in columns if c in pf.schema_arrow.names]
+            have = set(pf.schema_arrow.names)
+            cols = [c for c in columns if c in have]
             t = pf.read_row_groups(groups, columns=cols)
             idx = [read_at[g] + o - int(ends[g] - sizes[g]) for o, g in group_of.items()]
             for o, rec in zip(offsets, t.take(pa.array(idx, pa.int64())).to_pylist()):
@@ -249,7 +251,7 @@ def _batches_of(t: pa.Table) -> np.ndarray:
     return _col(t, "_batch").to_numpy()
 
 
-def _scan_kept(data: Sink, signals: list[Signal], pools: dict[str, Pool], lengths: np.ndarray, decont: list[dict]) -> dict:
+def _scan_kept(data: Sink, signals: list[Signal], pools: dict[str, Pool], lengths: np.ndarray, decont: list[int]) -> dict:
     langs, domains, tags = Counter(), Counter(), Counter()
     chars = Counter()
     if not data.files:
@@ -257,7 +259,7 @@ def _scan_kept(data: Sink, signals: list[Signal], pools: dict[str, Pool], length
     names = data.names
     cols = [s.column for s in signals if s.column in names] + [c for c in ("id", "lang", "domain", "domain_tag", "text") if c in names]
     if "decont_benchmark" in names:
-        cols += DECONT
+        cols.append("decont_benchmark")
     for chunk in data.chunks(list(dict.fromkeys(cols))):
         if "lang" in names:
             lang = _col(chunk, "lang")
@@ -282,8 +284,8 @@ def _scan_kept(data: Sink, signals: list[Signal], pools: dict[str, Pool], length
         for s in signals:
             if s.column in names:
                 s.kept.add(_num(chunk, s.column), batch)
-        if "decont_benchmark" in names:
-            decont += chunk.select(DECONT).filter(pc.is_valid(chunk.column("decont_benchmark"))).to_pylist()
+        if "decont_benchmark" in names:  # the rows that quote a benchmark, read in full afterwards
+            decont += chunk.column("_row").filter(pc.is_valid(chunk.column("decont_benchmark"))).to_pylist()
     return {"languages": dict(langs.most_common()), "domains": dict(domains.most_common(25)),
             "domain_tags": dict(tags.most_common()), "chars_by_language": dict(chars.most_common()), "all_domains": dict(domains)}
 
@@ -322,7 +324,7 @@ class DomainReasons:
 
 
 def _scan_rejected(rejected: Sink, signals: list[Signal], lengths: np.ndarray, domain_reasons: DomainReasons,
-                   picker: Picker, decont: list[dict]) -> None:
+                   picker: Picker, decont: list[int]) -> None:
     """Signal values of each stage's drops, the lengths of dropped documents that have text, (domain, reason)
     counts, the rows to show as samples and the passages that quote a benchmark; records that never became
     documents (``read.*``) carry no domain and no text and are left out of the domain and length counts."""
@@ -336,7 +338,7 @@ def _scan_rejected(rejected: Sink, signals: list[Signal], lengths: np.ndarray, d
     extra = [c for c in ("text", "domain", "url", "drop_reason") if c in names]
     cols = sorted({s.column for group in by_stage.values() for s in group} | set(extra) | {"drop_stage"})
     if "decont_benchmark" in names:
-        cols += [c for c in DECONT if c not in cols]
+        cols.append("decont_benchmark")
     for chunk in rejected.chunks(cols):
         if "text" in names:
             n = pc.fill_null(_col(chunk, "_chars"), 0).to_numpy(zero_copy_only=False)
@@ -354,7 +356,7 @@ def _scan_rejected(rejected: Sink, signals: list[Signal], lengths: np.ndarray, d
                 s.rejected.add(_num(sub, s.column), batch)
         picker.see(chunk)
         if "decont_benchmark" in names:
-            decont += chunk.select(DECONT).filter(pc.is_valid(chunk.column("decont_benchmark"))).to_pylist()
+            decont += chunk.column("_row").filter(pc.is_valid(chunk.column("decont_benchmark"))).to_pylist()
 
 
 def _snippet(text: str | None) -> str:
@@ -527,8 +529,8 @@ def collect(out_dir: str | Path, n_samples: int = N_SAMPLES) -> dict:
     kept_len, rej_len = np.zeros(len(LENGTH_EDGES) - 1, np.int64), np.zeros(len(LENGTH_EDGES) - 1, np.int64)
     domain_reasons = DomainReasons()
     picker = Picker({(s["name"], r) for s in stats["stages"] for r in s["rejected"]}, n_samples)
-    decont_kept: list[dict] = []
-    decont_rejected: list[dict] = []
+    decont_kept: list[int] = []
+    decont_rejected: list[int] = []
     mix = _scan_kept(sinks["data"], signals, pools, kept_len, decont_kept)
     _scan_rejected(sinks["rejected"], signals, rej_len, domain_reasons, picker, decont_rejected)
     used = np.flatnonzero(kept_len + rej_len)
@@ -567,9 +569,16 @@ def collect(out_dir: str | Path, n_samples: int = N_SAMPLES) -> dict:
         "score_columns": [s.column for s in signals if s.column.endswith("_score")],
         "samples": _samples(sinks, stats, picker, signals, pools),
         "lengths": lengths, "domain_table": domains, "review": _review(out),
-        "decontamination": _decontamination(out, [dict(r, kept=True) for r in decont_kept]
-                                            + [dict(r, kept=False) for r in decont_rejected]) if looked else None,
+        "decontamination": _decontamination(out, [dict(r, kept=True) for r in _rows(sinks["data"], decont_kept, DECONT)]
+                                            + [dict(r, kept=False) for r in _rows(sinks["rejected"], decont_rejected, DECONT)])
+        if looked else None,
     }
+
+
+def _rows(sink: Sink, rows: list[int], columns: list[str]) -> list[dict]:
+    """The given rows of a scanned sink, in their order."""
+    got = sink.fetch(rows, columns)
+    return [got[r] for r in rows]
 
 
 def _decontamination(out: Path, found: list[dict], n_top: int = 20, n_examples: int = 5) -> dict:
