@@ -158,20 +158,16 @@ class Sink:
         self.files = sorted(str(p) for p in (out / name).glob("*.parquet"))
         self.schema = ds.dataset(self.files[0], format="parquet").schema if self.files else None
         self.names = set(self.schema.names) if self.schema is not None else set()
-        self.starts: list[int] = []
-        self.paths: list[str] = []
+        self.first_row: dict[str, int] = {}  # file -> number of its first row, in file order, from every scan so far
 
     def batches(self, columns: list[str], batch_size: int) -> Iterator[tuple[int, pa.RecordBatch]]:
         """(number of the batch's first row, batch) in file order. A dataset keeps every scanned file's metadata
         (about 0.3 MB a file with this many columns: 1.6 GB for 6,000 files), so files are scanned FILE_GROUP at a time."""
-        row, self.starts, self.paths = 0, [], []
+        row = 0
         for g in range(0, len(self.files), FILE_GROUP):
             group = ds.dataset(self.files[g : g + FILE_GROUP], schema=self.schema, format="parquet")
             for tagged in group.scanner(columns=columns, batch_size=batch_size, use_threads=False).scan_batches():
-                path = tagged.fragment.path
-                if not self.paths or self.paths[-1] != path:
-                    self.starts.append(row)
-                    self.paths.append(path)
+                self.first_row.setdefault(tagged.fragment.path, row)  # a scan stopped early keeps what the others found
                 yield row, tagged.record_batch
                 row += tagged.record_batch.num_rows
 
@@ -196,14 +192,15 @@ class Sink:
             yield pa.Table.from_batches([pa.concat_batches(pending)])
 
     def fetch(self, rows: Iterable[int], columns: list[str]) -> dict[int, dict]:
-        """Rows by number (as the last scan numbered them) as dicts of ``columns`` (None where a file lacks one)."""
+        """Rows by number (as the scans numbered them) as dicts of ``columns`` (None where a file lacks one)."""
+        paths, starts = list(self.first_row), list(self.first_row.values())
         by_file: dict[int, list[int]] = defaultdict(list)
         for r in sorted(set(rows)):
-            k = bisect.bisect_right(self.starts, r) - 1
-            by_file[k].append(r - self.starts[k])
+            k = bisect.bisect_right(starts, r) - 1
+            by_file[k].append(r - starts[k])
         out: dict[int, dict] = {}
         for k, offsets in by_file.items():
-            pf = pq.ParquetFile(self.paths[k])
+            pf = pq.ParquetFile(paths[k])
             md = pf.metadata
             sizes = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
             ends = np.cumsum(sizes)
@@ -215,7 +212,7 @@ class Sink:
             t = pf.read_row_groups(groups, columns=cols)
             idx = [read_at[g] + o - int(ends[g] - sizes[g]) for o, g in group_of.items()]
             for o, rec in zip(offsets, t.take(pa.array(idx, pa.int64())).to_pylist()):
-                out[self.starts[k] + o] = {c: rec.get(c) for c in columns}
+                out[starts[k] + o] = {c: rec.get(c) for c in columns}
         return out
 
 
