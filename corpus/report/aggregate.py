@@ -594,7 +594,7 @@ def _decontamination(out: Path, found: list[dict], n_top: int = 20, n_examples: 
     return {
         "documents": dict(Counter(r["decont_benchmark"] for r in found)),
         "passages_kept": sum(r["kept"] for r in found),
-        "items": {b: sum(1 for bb, _ in items if bb == b) for b in {b for b, _ in items}},
+        "items": {b: sum(1 for bb, _ in items if bb == b) for b in sorted({b for b, _ in items})},
         "top": [[b, i, n] for (b, i), n in items.most_common(n_top)],
         "examples": [{**r, "item_text": _snippet(texts.get((r["decont_benchmark"], str(r["decont_item"]))))} for r in examples],
     }
