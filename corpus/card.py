@@ -15,6 +15,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import yaml
 
@@ -45,17 +47,18 @@ def _mix_table(files: list[Path], weight: str | None) -> tuple[Counter, Counter,
     """Documents, and tokens (when ``weight`` names a list column of token ids) or characters, by language and
     domain tag."""
     by_lang, by_domain, docs = Counter(), Counter(), Counter()
-    for f in files:
+    for f in files:  # sizes and counts in Arrow, one file at a time: a 1M-document run never becomes Python strings
         names = set(pq.read_schema(f).names)
-        cols = [c for c in ("lang", "domain_tag") if c in names] + ([weight] if weight else ["text"])
-        t = pq.read_table(f, columns=cols)
-        sizes = [len(v) if v is not None else 0 for v in t.column(cols[-1]).to_pylist()]
-        langs = t.column("lang").to_pylist() if "lang" in names else ["?"] * t.num_rows
-        doms = t.column("domain_tag").to_pylist() if "domain_tag" in names else ["?"] * t.num_rows
-        for lang, dom, n in zip(langs, doms, sizes):
-            by_lang[lang or "?"] += n
-            by_domain[dom or "?"] += n
-            docs[(lang or "?", dom or "?")] += 1
+        column = weight or "text"
+        t = pq.read_table(f, columns=[c for c in ("lang", "domain_tag") if c in names] + [column])
+        size = pc.list_value_length(t[column]) if weight else pc.utf8_length(t[column])
+        keys = {c: pc.fill_null(t[c], "?") if c in names else pa.nulls(t.num_rows, pa.string()).fill_null("?")
+                for c in ("lang", "domain_tag")}
+        g = pa.table({**keys, "n": pc.fill_null(size, 0)}).group_by(["lang", "domain_tag"]).aggregate([("n", "sum"), ("n", "count")])
+        for lang, dom, n, count in zip(*(g[c].to_pylist() for c in ("lang", "domain_tag", "n_sum", "n_count"))):
+            by_lang[lang] += n
+            by_domain[dom] += n
+            docs[(lang, dom)] += count
     return by_lang, by_domain, docs
 
 

@@ -146,8 +146,7 @@ class LangId(Step):
             for (_, zh, other), (lang, prob) in zip(lines, top[pos : pos + len(lines)]):
                 if zh:  # a Chinese line: its Han characters are zh, its Latin words follow the line's label
                     votes["zh"] = votes.get("zh", 0.0) + zh
-                    lang = "zh" if lang in CHINESE or lang == "ja" else lang
-                lang = "zh" if lang in CHINESE else lang
+                    lang = "zh" if lang in ("zh", "ja") else lang  # lid.176 calls short Chinese lines ja; top is mapped already
                 votes[lang] = votes.get(lang, 0.0) + other * prob
                 total += zh + other
             pos += len(lines)

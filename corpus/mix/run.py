@@ -157,14 +157,14 @@ class MixWorker:
 def sources_of(spec: MixSpec) -> list[Source]:
     out, seen = [], set()
     for i, run in enumerate(spec.sources):
-        files = sorted(Path(run).resolve().glob("data/*.parquet"))
+        folder = Path(run).resolve()
+        if folder in seen:  # listed twice (or one folder by two names): its documents would count twice
+            raise MixError(f"{spec.path}: source {run} is listed more than once; list each curated run once")
+        seen.add(folder)
+        files = sorted(folder.glob("data/*.parquet"))
         if not files:
             raise MixError(f"{spec.path}: source {run}: no data/*.parquet there; is it the --output of a finished `corpus run`?")
-        for f in files:
-            key = f"s{i}-{f.stem}"
-            if key not in seen:
-                seen.add(key)
-                out.append(Source(key, str(Path(run).resolve()), str(f)))
+        out += [Source(f"s{i}-{f.stem}", str(folder), str(f)) for f in files]
     return out
 
 
