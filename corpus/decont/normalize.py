@@ -26,7 +26,9 @@ import unicodedata
 import numpy as np
 import xxhash
 
-HAN_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef"  # CJK ideographs, ext. A-F, compatibility
+from corpus.dedup.minhash import mix64
+from corpus.textunits import HAN_CLASS
+
 HAN = re.compile(f"[{HAN_CLASS}]")
 # a number with thousands separators is one token (the commas are stripped before hashing), then a Han
 # character alone, then a run of letters/digits
@@ -73,14 +75,6 @@ def token_spans(text: str) -> tuple[list[str], np.ndarray]:
 def token_hashes(toks: list[str]) -> np.ndarray:
     h = xxhash.xxh3_64_intdigest
     return np.fromiter((h(t.encode("utf-8", "surrogatepass")) for t in toks), dtype=np.uint64, count=len(toks))
-
-
-def mix64(x: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser: every input bit reaches every output bit."""
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return x ^ (x >> np.uint64(31))
 
 
 def ngram_hashes(th: np.ndarray, n: int) -> np.ndarray:
