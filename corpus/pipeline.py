@@ -23,6 +23,7 @@ from typing import Callable
 import pyarrow as pa
 
 from corpus import __version__, preflight, readers, rundir, storage
+from corpus.runstore import RunStore
 from corpus import shard as shard_mod
 from corpus.progress import Progress
 from corpus.readers import InputFile
@@ -54,10 +55,14 @@ class Prepared:
     inputs: list[InputFile]
     steps: list[Step]
     schema: pa.Schema
-    out_dir: Path
+    store: RunStore  # the run folder: a local path, or a prefix on object storage worked through a local cache
     key: dict[str, str]  # recipe / code / models parts of the resume key
     model_files: dict[str, str]  # path -> sha256
     identity: dict[str, str]  # shard -> input identity
+
+    @property
+    def out_dir(self) -> Path:
+        return self.store.root
 
     def shard_key(self, shard: str) -> dict[str, str]:
         return {**self.key, "input": self.identity[shard]}
@@ -90,12 +95,12 @@ def prepare(recipe_path: str, inputs: list[str], output: str, skip_unreadable: b
     for inp in files:
         if inp.format in ("jsonl", "parquet") and not inp.problem:
             readers.check(inp, recipe.read)
-    out_dir = Path(output).resolve()
-    rundir.check_writable(out_dir)
+    store = RunStore.of(output, options)
+    rundir.check_writable_store(store) if store.remote else rundir.check_writable(store.root)
     # a second pass over curated Parquet keeps its columns (scores, tags, ids) beside this recipe's own
     carried = text_reader.carried_fields([f.path for f in files if f.format == "parquet" and not f.problem], recipe.read)
     schema = output_schema([f for s in steps for f in s.columns()], carried)
-    return Prepared(recipe, files, steps, schema, out_dir, preflight.run_key(recipe, model_files, schema), model_files,
+    return Prepared(recipe, files, steps, schema, store, preflight.run_key(recipe, model_files, schema), model_files,
                     {f.shard: preflight.input_identity(f, options=options) for f in files})
 
 
@@ -123,11 +128,15 @@ def run(
     prep = prepare(recipe_path, inputs, output, skip_unreadable, input_list, input_prefix, limit, storage_options)
     if overwrite and any(not storage.is_url(i.path) and Path(i.path).resolve().is_relative_to(prep.out_dir) for i in prep.inputs):
         raise rundir.OutputFolderError(f"--overwrite would delete inputs of this run inside {prep.out_dir}; write to another --output")
-    lock = rundir.RunLock(prep.out_dir)
-    lock.acquire()
+    locks = [rundir.RunLock(prep.out_dir)] + ([rundir.RemoteLease(prep.store)] if prep.store.remote else [])
     try:
-        rundir.claim(prep.out_dir, {"recipe": prep.key["recipe"], "recipe_path": prep.recipe.path,
-                                    "inputs": sorted(f.path for f in prep.inputs)}, overwrite)
+        for lock in locks:
+            lock.acquire()
+        owner = {"recipe": prep.key["recipe"], "recipe_path": prep.recipe.path, "inputs": sorted(f.path for f in prep.inputs)}
+        if prep.store.remote:
+            rundir.claim_remote(prep.store, owner, overwrite)
+        else:
+            rundir.claim(prep.out_dir, owner, overwrite)
         for spec, step in zip(prep.recipe.stages, prep.steps):  # driver-side builds (indexes) inside the run folder
             step.prepare(shard_mod.global_dir(prep.out_dir, step.stage_name))
             spec.params = step.params
@@ -139,14 +148,22 @@ def run(
         summary = _finish(prep, done, failed, plans, started)
         from corpus.card import write_run_card
 
-        summary["card"] = str(write_run_card(prep.out_dir))
+        if prep.store.remote:  # the card and the report read the kept and rejected rows: this node needs them
+            for sink in shard_mod.SINKS:
+                prep.store.fetch_dir(sink)
+        card = write_run_card(prep.out_dir)
+        prep.store.publish(card)
+        summary["card"] = prep.store.loc(card)
         if report:
             from corpus.report import build
 
-            summary["report"] = str(build(prep.out_dir))
+            page = build(prep.out_dir)
+            prep.store.publish_tree(prep.out_dir / "report")
+            summary["report"] = prep.store.loc(page)
         return summary
     finally:
-        lock.release()
+        for lock in reversed(locks):
+            lock.release()
 
 
 def _label(seg: shard_mod.Segment) -> str:
@@ -170,6 +187,8 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
     done: list[dict[str, dict]] = [{} for _ in segs]  # per segment: shard -> its commit record
     failed: list[dict] = []
     plans: dict[str, dict] = {}
+    store = prep.store if prep.store.remote else None
+    present = set(prep.store.keys()) if store is not None else None  # what a remote run's commit records may name
     max_cpus = max([s.num_cpus for s in prep.steps] + [1.0])
     max_gpus = max([s.num_gpus for s in prep.steps] + [0.0])
     for seg in segs:
@@ -178,7 +197,7 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
         todo, changed, retry = [], Counter(), 0
         for inp in ready:
             name, seg_fp = inp.shard + seg.suffix(), prep.shard_fp(inp.shard) + plan_fp
-            prior = shard_mod.read_marker(prep.out_dir, name, seg_fp) if resume else None
+            prior = shard_mod.read_marker(prep.out_dir, name, seg_fp, present) if resume else None
             if prior and not any(s.get("transient") for s in prior["stats"]):
                 done[seg.index][inp.shard] = prior
                 continue
@@ -186,7 +205,7 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
             todo.append(shard_mod.ShardTask(inp, seg.index, index[inp.shard]))
             changed.update(_why_redone(prep.out_dir, name, prep.shard_key(inp.shard)) if resume and not seg.index else [])
             for later in segs[seg.index:]:  # a redo that fails must not leave the old output in data/ for export or pack
-                shard_mod.forget(prep.out_dir, inp.shard + later.suffix())
+                shard_mod.forget(prep.out_dir, inp.shard + later.suffix(), store)
         progress = Progress(" → ".join(s.stage_name for s in seg.steps), {i.shard: i.size() for i in ready}, **display)
         for shard, record in done[seg.index].items():
             progress.commit(shard, record["stats"])
@@ -197,11 +216,11 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
         if changed:
             log("changed since the last run, so reprocessed: " + ", ".join(f"{part} ({n} shard(s))" for part, n in changed.items()))
 
-        def on_done(task, stats, files_written, node, seg=seg, plan_fp=plan_fp, total=len(ready)):
+        def on_done(task, stats, files_written, digests, node, seg=seg, plan_fp=plan_fp, total=len(ready)):
             shard = task.inp.shard
             payload = {"fingerprint": prep.shard_fp(shard) + plan_fp, "key": prep.shard_key(shard), "input": task.inp.path,
-                       "stats": stats, "files": files_written, "node": node}
-            shard_mod.write_marker(prep.out_dir, shard + seg.suffix(), payload)
+                       "stats": stats, "files": files_written, "digests": digests, "node": node}
+            shard_mod.write_marker(prep.out_dir, shard + seg.suffix(), payload, store)
             done[seg.index][shard] = payload
             funnel = " → ".join(f"{s['name']} {s['docs_out']:,}" for s in stats if s["docs_in"] or s["name"] == "read")
             progress.clear()
@@ -215,7 +234,7 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
             failed.append({"input": task.inp.path, "shard": task.inp.shard, "segment": seg.index, "error": error})
             log(f"[failed]{_label(seg)} {task.inp.shard}: {error} — its records are not counted; re-run the same command to retry it")
 
-        ray_exec.run_shards(shard_mod.ShardWorker, (prep.recipe, prep.schema), todo, prep.out_dir, workers, max_cpus, max_gpus,
+        ray_exec.run_shards(shard_mod.ShardWorker, (prep.recipe, prep.schema), todo, prep.store, workers, max_cpus, max_gpus,
                             on_done, on_failed, lambda task, stats: progress.update(task.inp.shard, stats))
         progress.close()
     return done, failed, plans
@@ -230,7 +249,7 @@ def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: 
     passes, a failed shard that now succeeded), and then every later segment too."""
     from corpus import ray_exec
 
-    blob = json.dumps([prep.key] + [[i.shard, previous[i.shard]["fingerprint"], preflight.sha256_file(previous[i.shard]["files"]["fingerprints"])]
+    blob = json.dumps([prep.key] + [[i.shard, previous[i.shard]["fingerprint"], _digest(prep, previous[i.shard], "fingerprints")[1]]
                                     for i in ready], sort_keys=True)
     plan_fp = ":" + hashlib.sha256(blob.encode()).hexdigest()[:16]
     marker = f"plan--{step.stage_name}"
@@ -239,15 +258,20 @@ def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: 
         plans[step.stage_name] = prior["summary"]
         log(f"{step.stage_name}: plan already committed for these shards")
         return plan_fp
-    fingerprints = [previous[i.shard]["files"]["fingerprints"] for i in ready]
+    # named so that every node finds them: a path, or a URL for a run on object storage
+    fingerprints = [prep.store.loc(prep.out_dir / previous[i.shard]["files"]["fingerprints"]) for i in ready]
     log(f"{step.stage_name}: planning over {len(fingerprints)} shard fingerprint file(s)")
     t0 = time.time()
-    summary = step.plan(ray_exec.RayExecutor(step.task_memory_mb()), fingerprints,
-                        shard_mod.global_dir(prep.out_dir, step.stage_name), ray_exec.cpus())
+    work = shard_mod.global_dir(prep.out_dir, step.stage_name)
+    summary = step.plan(ray_exec.RayExecutor(step.task_memory_mb()), fingerprints, work, ray_exec.cpus(), prep.store)
+    for f in sorted(work.glob("*")):  # the driver writes the folder's top-level files; the tasks publish their own
+        if f.is_file():
+            prep.store.publish(f)
     summary["wall_s"] = round(time.time() - t0, 2)
     summary["description"] = step.describe(summary)
     log(f"{step.stage_name}: {summary['description']}, {summary['wall_s']}s")
-    shard_mod.write_marker(prep.out_dir, marker, {"fingerprint": plan_fp, "summary": summary, "files": {}})
+    shard_mod.write_marker(prep.out_dir, marker, {"fingerprint": plan_fp, "summary": summary, "files": {}},
+                           prep.store if prep.store.remote else None)
     plans[step.stage_name] = summary
     return plan_fp
 
@@ -274,13 +298,15 @@ def _finish(prep: Prepared, done: list[dict[str, dict]], failed: list[dict], pla
         "global": plans,
     }
     rundir.write_json(out_dir / "stats.json", summary)
+    prep.store.publish(out_dir / "stats.json")
     outputs = []
     for rec in (rec for r in ordered for rec in r):
         for sink, f in sorted(rec["files"].items()):
-            p = Path(f)
-            if p.parent.name not in shard_mod.SINKS or p.parent.parent != out_dir:
+            rel = (out_dir / f).relative_to(out_dir)  # relative in a commit record, absolute in older ones
+            if len(rel.parts) != 2 or rel.parts[0] not in shard_mod.SINKS:
                 continue  # intermediates and fingerprints are working files, not outputs
-            outputs.append({"sink": sink, "path": str(p.relative_to(out_dir)), "bytes": p.stat().st_size, "sha256": preflight.sha256_file(p)})
+            size, digest = _digest(prep, rec, sink)
+            outputs.append({"sink": sink, "path": rel.as_posix(), "bytes": size, "sha256": digest})
     manifest = {
         "pipeline": prep.recipe.name,
         "recipe_path": prep.recipe.path,
@@ -295,4 +321,15 @@ def _finish(prep: Prepared, done: list[dict[str, dict]], failed: list[dict], pla
         "wall_s": round(time.time() - started, 2),
     }
     rundir.write_json(out_dir / "manifest.json", manifest)
+    prep.store.publish(out_dir / "manifest.json")
     return summary
+
+
+def _digest(prep: Prepared, record: dict, sink: str) -> tuple[int, str]:
+    """A committed file's size and sha256, as its worker measured them (commit records of older versions have
+    none: then read from disk)."""
+    if sink in record.get("digests", {}):
+        size, digest = record["digests"][sink]
+        return size, digest
+    path = prep.out_dir / record["files"][sink]
+    return path.stat().st_size, preflight.sha256_file(path)

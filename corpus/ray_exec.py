@@ -280,9 +280,9 @@ class _Host:
         self.impl = worker_cls(*init_args)
         self.board = board
 
-    def process(self, task_id: int, task, out_dir: str) -> tuple:
+    def process(self, task_id: int, task, out_dir) -> tuple:
         report = (lambda stats: self.board.put.remote(task_id, stats)) if self.board is not None else None
-        return (*self.impl.process(task, Path(out_dir), report), ray.get_runtime_context().get_node_id())
+        return (*self.impl.process(task, out_dir, report), ray.get_runtime_context().get_node_id())
 
 
 class RayExecutor:
@@ -315,7 +315,7 @@ def run_shards(
     worker_cls: type,
     init_args: tuple,
     inputs: list,
-    out_dir: Path,
+    out_dir: object,  # passed to each worker as it is: a Path, or a RunStore
     workers: int | None,
     num_cpus: float,
     num_gpus: float,
@@ -346,7 +346,7 @@ def run_shards(
     def submit(actor) -> None:
         if queue:
             task_id, inp = queue.pop(0)
-            pending[actor.process.remote(task_id, inp, str(out_dir))] = (actor, inp)
+            pending[actor.process.remote(task_id, inp, out_dir)] = (actor, inp)
 
     try:
         for actor in actors:

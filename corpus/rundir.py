@@ -15,10 +15,12 @@ import os
 import secrets
 import shutil
 import socket
+import threading
 import time
 from pathlib import Path
 from typing import IO
 
+from corpus import runstore, storage
 from corpus.errors import UserError
 
 OWNED = ("data", "rejected", "quarantine", "_shards", "_work", "global", "report", "review", "stats.json", "manifest.json",
@@ -126,3 +128,102 @@ def check_writable(out_dir: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise OutputFolderError(f"{out_dir}: cannot write the output folder ({exc.strerror or exc}); choose a writable --output") from None
+
+
+class RemoteLease:
+    """The run lock of a folder on object storage, which has no ``flock``: ``DIR/.lock`` created with a
+    conditional PUT (only if absent), so of two runs exactly one gets it. The holder rewrites it every
+    ``beat_s``; a lease not rewritten for ``stale_s`` belonged to a run that died, and is taken over."""
+
+    def __init__(self, store: runstore.RunStore, beat_s: float = 30.0, stale_s: float = 300.0) -> None:
+        self.store, self.loc = store, f"{store.url}/.lock"
+        self.beat_s, self.stale_s = beat_s, stale_s
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def _body(self) -> bytes:
+        return json.dumps({"holder": f"process {os.getpid()} on {socket.gethostname()}", "beat": time.time()}).encode()
+
+    def acquire(self) -> None:
+        for _ in range(2):
+            if runstore.create(self.loc, self._body(), self.store.options):
+                break
+            try:
+                held = json.loads(runstore.read_bytes(self.loc, self.store.options) or b"{}")
+            except ValueError:
+                held = {}
+            if time.time() - float(held.get("beat", 0)) < self.stale_s:
+                raise OutputFolderError(f"{self.store.url} is in use by {held.get('holder', 'another run')}; wait for that run "
+                                        f"to finish, or choose another --output (if that run is dead, its lease expires "
+                                        f"{self.stale_s:.0f}s after its last beat)")
+            runstore.remove(self.loc, self.store.options)  # a dead run's lease
+        else:
+            raise OutputFolderError(f"{self.store.url}: another run took the lock at the same time; try again")
+        self.thread = threading.Thread(target=self._beat, daemon=True)
+        self.thread.start()
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.beat_s):
+            try:
+                fs, key = storage.filesystem(self.loc, self.store.options)
+                fs.pipe_file(key, self._body())
+            except Exception:  # noqa: BLE001 - a missed beat only shortens the lease; the next one may pass
+                pass
+
+    def release(self) -> None:
+        if self.thread is not None:
+            self.stop.set()
+            self.thread.join()
+            self.thread = None
+            runstore.remove(self.loc, self.store.options)
+
+
+def claim_remote(store: runstore.RunStore, owner: dict, overwrite: bool) -> None:
+    """``claim`` for a folder on object storage: the same refusals, then this node's cache of the folder is
+    rebuilt from the store (the commit records only: a cache may be stale or from another run)."""
+    keys = store.keys()
+    ours = sorted({k.split("/", 1)[0] for k in keys} & set(OWNED))
+    try:
+        prior = json.loads(runstore.read_bytes(f"{store.url}/owner.json", store.options) or b"null")
+    except ValueError:
+        prior = None
+    if ours and prior is None:
+        raise OutputFolderError(f"{store.url} already holds {', '.join(ours)} and no owner.json, so corpus did not write "
+                                f"them; choose another --output")
+    if overwrite:
+        for name in ours:
+            runstore.remove(f"{store.url}/{name}", store.options)
+    elif ours:
+        changed = [label for key, label in (("recipe", "recipe"), ("inputs", "input set")) if prior.get(key) != owner[key]]
+        if changed:
+            raise OutputFolderError(f"{store.url} holds a run of another {' and '.join(changed)} "
+                                    f"(recipe {prior.get('recipe_path')}, {len(prior.get('inputs', []))} inputs); resuming would "
+                                    f"mix the two. Pass --overwrite to clear it, or choose another --output")
+    root = store.root
+    for name in OWNED:
+        target = root / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        elif os.path.lexists(target):
+            target.unlink()
+    if not overwrite and "_shards" in ours:
+        store.fetch_dir("_shards")
+    write_json(root / "owner.json", owner)
+    store.publish("owner.json")
+
+
+def check_writable_store(store: runstore.RunStore) -> None:
+    """A missing bucket, refused credentials or an unreachable endpoint: one line naming the URL, before Ray."""
+    probe = f"{store.url}/.probe-{secrets.token_hex(4)}"
+    try:
+        fs, key = storage.filesystem(probe, store.options)
+        fs.pipe_file(key, b"0")
+        fs.rm(key)
+    except storage.StorageError:
+        raise
+    except FileNotFoundError:
+        raise OutputFolderError(f"{storage.store_of(store.url)}: no such bucket (or these credentials cannot see it); "
+                                f"create it, or check the URL, AWS_ENDPOINT_URL and the credentials") from None
+    except Exception as exc:  # noqa: BLE001 - refused credentials, unreachable endpoint: one line, before any work
+        raise OutputFolderError(f"cannot write the output: {storage.describe(store.url, exc)}") from None
+    check_writable(store.root)

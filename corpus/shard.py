@@ -19,10 +19,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from corpus import readers, rundir
+from corpus import readers, rundir, runstore
+from corpus.preflight import sha256_file
 from corpus.errors import Transient
 from corpus.readers import InputFile
 from corpus.recipe import ReadParams, Recipe
+from corpus.runstore import RunStore
 from corpus.sinks import SINKS, ShardSinks, sink_schema
 from corpus.stats import StageStats
 from corpus.step import GlobalStep, Step, set_column
@@ -261,23 +263,48 @@ class ShardWorker:
             step.setup()
         self.segments = segments(steps)
 
-    def process(self, task: ShardTask, out_dir: Path, report: Callable[[list[dict]], None] | None = None) -> tuple:
-        stats, files = process(task.inp, self.recipe.read, self.segments[task.segment], self.schema, out_dir, task.index, report)
-        return task, stats, files
+    def process(self, task: ShardTask, store: RunStore, report: Callable[[list[dict]], None] | None = None) -> tuple:
+        """Run the task in this node's copy of the run folder. For a run on object storage, what other nodes wrote
+        (the previous segment's rows, the global stage's decisions) is fetched first, and every file written is
+        published before the task returns, so the driver's commit record, written after, never names a missing
+        object. Returns the files as paths relative to the run folder, with their size and sha256."""
+        seg, root = self.segments[task.segment], store.root
+        if store.remote and seg.entering is not None:
+            store.fetch(_intermediate(root, seg.entering.stage_name, task.inp.shard))
+            fetch_shared(store, seg.entering.stage_name)
+        stats, files = process(task.inp, self.recipe.read, seg, self.schema, root, task.index, report)
+        digests = {}
+        for sink, path in files.items():
+            store.publish(path)
+            digests[sink] = [Path(path).stat().st_size, sha256_file(path)]
+        return task, stats, {s: store.rel(p) for s, p in files.items()}, digests
+
+
+def fetch_shared(store: RunStore, stage: str) -> None:
+    """What every shard of a global stage reads (its decisions and other plan outputs), not the per-shard
+    fingerprints the plan was made from."""
+    work = global_dir(store.root, stage)
+    keys = runstore.listing(store.loc(work), store.options)
+    for sub in sorted({k.split("/", 1)[0] for k in keys if "/" in k} - {"fingerprints"}):
+        store.fetch_dir(work / sub)
+    for name in sorted(k for k in keys if "/" not in k):
+        store.fetch(work / name)
 
 
 def marker_path(out_dir: Path, shard: str) -> Path:
     return out_dir / MARKERS / f"{shard}.json"
 
 
-def write_marker(out_dir: Path, shard: str, payload: dict) -> None:
+def write_marker(out_dir: Path, shard: str, payload: dict, store: RunStore | None = None) -> None:
     """The shard's commit record; written last, so a shard with a marker is complete."""
     p = marker_path(out_dir, shard)
     p.parent.mkdir(parents=True, exist_ok=True)
     rundir.write_json(p, payload)
+    if store is not None:
+        store.publish(p)
 
 
-def forget(out_dir: Path, shard: str) -> None:
+def forget(out_dir: Path, shard: str, store: RunStore | None = None) -> None:
     """Un-commit a shard before it is redone: its marker first (so it no longer counts as done), then the files it
     committed inside the run folder."""
     p = marker_path(out_dir, shard)
@@ -285,18 +312,23 @@ def forget(out_dir: Path, shard: str) -> None:
         files = json.loads(p.read_text()).get("files", {}).values()
     except (OSError, ValueError):
         return
-    p.unlink(missing_ok=True)
+    (store.remove if store is not None else Path.unlink)(p)
     for f in files:
-        if Path(f).resolve().is_relative_to(out_dir.resolve()):
-            Path(f).unlink(missing_ok=True)
+        path = out_dir / f  # relative in a commit record (absolute in those of older versions)
+        if path.resolve().is_relative_to(out_dir.resolve()):
+            store.remove(path) if store is not None else path.unlink(missing_ok=True)
 
 
-def read_marker(out_dir: Path, shard: str, fingerprint: str) -> dict | None:
+def read_marker(out_dir: Path, shard: str, fingerprint: str, present: set[str] | None = None) -> dict | None:
+    """The shard's commit record if it was made under ``fingerprint`` and its files are all there (on disk, or
+    among ``present``: the keys of a run on object storage)."""
     p = marker_path(out_dir, shard)
     try:
         payload = json.loads(p.read_text())
     except (OSError, ValueError):
         return None
-    if payload.get("fingerprint") != fingerprint or not all(Path(f).exists() for f in payload.get("files", {}).values()):
+    files = payload.get("files", {}).values()
+    there = (lambda f: f in present) if present is not None else (lambda f: (out_dir / f).exists())
+    if payload.get("fingerprint") != fingerprint or not all(there(f) for f in files):
         return None
     return payload

@@ -143,7 +143,7 @@ def filesystem(url: str, options: dict | None = None):
                            f"read.storage_options in the recipe or --storage-option") from None
 
 
-def _store_of(url: str) -> str:
+def store_of(url: str) -> str:
     """The bucket (or host, repository) part of a URL, for messages: ``s3://bucket``."""
     m = _URL.match(url)
     if m is None:
@@ -235,7 +235,7 @@ def _entry(fs, name: str, info: dict) -> Entry:
 
 def _unknown_store(fs, url: str) -> str | None:
     """Why nothing matched ``url``: its bucket does not exist (or cannot be seen), or None when it does."""
-    store = _store_of(url)
+    store = store_of(url)
     root = fs._strip_protocol(store)
     try:
         if fs.exists(root):

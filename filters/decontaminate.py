@@ -128,6 +128,10 @@ class Decontaminate(Step):
 
         if not self.params.index_dir:
             raise RuntimeError("decontaminate: no index; prepare(work_dir) builds it on the driver before the workers start")
+        if not Path(self.params.index_dir).is_dir():  # a node without the driver's disk: the same index, built here
+            import tempfile
+
+            self.prepare(Path(tempfile.mkdtemp(prefix="corpus-decont-")))
         self.index = Index(self.params.index_dir)
         self.matcher = Matcher(self.index, self.params.min_overlap)
 

@@ -124,19 +124,20 @@ class Dedup(GlobalStep):
         ], schema=self.fingerprint_schema)
 
     # -- global: once per run -------------------------------------------------------------------------------
-    def plan(self, executor, fingerprints: list[str], work_dir: Path, cpus: int) -> dict:
-        import pyarrow.parquet as pq
+    def plan(self, executor, fingerprints: list[str], work_dir: Path, cpus: int, store=None) -> dict:
+        from corpus import runstore
 
         p = self.params
-        sources = [plan.Source(path, i) for i, path in enumerate(fingerprints)]
+        options, work_loc = (store.options, store.loc(work_dir)) if store is not None else (None, str(work_dir))
+        sources = [plan.Source(loc, i, options=options) for i, loc in enumerate(fingerprints)]
         for ref_dir in p.against:
             sources += self._reference_sources(Path(ref_dir), len(sources))
-        meta = [pq.ParquetFile(s.path).metadata for s in sources]
+        meta = [runstore.parquet_metadata(s.path, s.options) for s in sources]
         rows = sum(m.num_rows for m in meta)
         size = sum(m.row_group(i).total_byte_size for m in meta for i in range(m.num_row_groups))  # uncompressed
         settings = plan.Settings(p.url, p.url_keep, p.exact, p.fuzzy, self.bands, p.threshold, p.verify, p.keep,
                                  p.line_min_docs, plan.partitions_for(size, p.memory_mb, cpus))
-        summary = plan.run(executor, sources, settings, work_dir)
+        summary = plan.run(executor, sources, settings, work_dir, work_loc, options)
         summary.update(documents=rows, lsh=p.lsh_settings(), references=[str(Path(d).resolve()) for d in p.against],
                        sources=[[s.index, s.path] for s in sources if not s.reference])
         plan.save_summary(work_dir, summary)

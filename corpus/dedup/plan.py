@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from corpus import runstore, storage
 from corpus.dedup import components
 from corpus.dedup.exchange import Executor, column, concat, partition, transpose
 from corpus.dedup.minhash import mix64
@@ -48,6 +49,7 @@ class Source:
     reference: bool = False
     decisions: str | None = None  # a reference run's decisions folder: documents it dropped are no references
     origin_index: int = 0  # the source's index in that run
+    options: dict | None = None  # storage options when ``path`` is a URL (a run on object storage)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +82,7 @@ def dropped_rows(decision_dir: str | Path, index: int) -> np.ndarray:
 
 
 def _read(src: Source, columns: list[str]) -> pa.Table:
-    t = pq.read_table(src.path, columns=columns + ["row"])
+    t = pq.read_table(runstore.fetch(src.path, src.options), columns=columns + ["row"])
     nodes = node_ids(src.index, column(t, "row"))
     if src.decisions:  # a reference corpus: only the documents it kept
         keep = ~np.isin(column(t, "row"), dropped_rows(src.decisions, src.origin_index))
@@ -271,13 +273,17 @@ def choose(keep: str, *tables: pa.Table) -> pa.Table:
     return out.filter(pc.invert(t.column("reference")))
 
 
-def write_decisions(path: str, *tables: pa.Table) -> dict:
-    """Sorted by node, so a shard's decisions are one row-group-pruned range read."""
+def write_decisions(loc: str, options: dict | None, *tables: pa.Table) -> dict:
+    """Sorted by node, so a shard's decisions are one row-group-pruned range read. ``loc``: a path, or the URL of
+    a run on object storage (written in this node's cache, then published)."""
     t = concat(tables) if any(x.num_rows for x in tables) else DECISION_SCHEMA.empty_table()
     t = t.cast(DECISION_SCHEMA).sort_by("node")
-    tmp = Path(path).with_name(f".{Path(path).name}.tmp")
+    path = runstore.local_of(loc)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     pq.write_table(t, tmp, row_group_size=64 * 1024, compression="zstd")
     os.replace(tmp, path)
+    runstore.publish(path, loc, options)
     reasons = pc.value_counts(t.column("reason").drop_null()).to_pylist() if t.num_rows else []
     keepers = t.filter(pc.invert(pc.is_valid(t.column("reason")))).column("dup_cluster_size").to_numpy() if t.num_rows else []
     sizes, counts = np.unique(keepers, return_counts=True)
@@ -297,8 +303,9 @@ def shard_decisions(decision_dir: str | Path, index: int) -> pa.Table:
 
 def map_lines(src: Source, decision_dir: str, parts: int) -> list[pa.Table]:
     """Line hashes of the documents that survive document-level dedup, one count per document."""
-    t = pq.read_table(src.path, columns=["row", "lines"])
-    t = t.filter(pa.array(~np.isin(column(t, "row"), dropped_rows(decision_dir, src.index))))
+    t = pq.read_table(runstore.fetch(src.path, src.options), columns=["row", "lines"])
+    decisions = runstore.fetch_dir(decision_dir, src.options)
+    t = t.filter(pa.array(~np.isin(column(t, "row"), dropped_rows(decisions, src.index))))
     h = pc.list_flatten(t.column("lines")).to_numpy(zero_copy_only=False).astype(np.uint64)
     return partition(pa.table({"h": h}), h, parts)
 
@@ -316,8 +323,11 @@ def partitions_for(total_bytes: int, memory_mb: int, cpus: int) -> int:
     return max(2, cpus, math.ceil(total_bytes * 4 / (memory_mb * 1e6)))
 
 
-def run(ex: Executor, sources: list[Source], s: Settings, work: Path) -> dict:
-    """The whole global plan; returns a summary for stats.json. Writes work/decisions and work/frequent_lines.npy."""
+def run(ex: Executor, sources: list[Source], s: Settings, work: Path, work_loc: str | None = None,
+        options: dict | None = None) -> dict:
+    """The whole global plan; returns a summary for stats.json. Writes work/decisions and work/frequent_lines.npy.
+    ``work_loc`` names ``work`` on every node (its URL for a run on object storage, where the tasks publish)."""
+    work_loc = work_loc or str(work)
     P = s.parts
     mapped = ex.map(map_fingerprints, [(src, s) for src in sources], num_returns=5 * P)
     bands, exact, attrs, urls, sets = ([[m[k * P + p] for m in mapped] for p in range(P)] for k in range(5))
@@ -338,7 +348,9 @@ def run(ex: Executor, sources: list[Source], s: Settings, work: Path) -> dict:
     decision_dir.mkdir(parents=True, exist_ok=True)
     for old in decision_dir.glob("*.parquet"):
         old.unlink()
-    written = ex.get(ex.map(write_decisions, [(str(decision_dir / f"part-{p:05d}.parquet"), decided[p], joined[p][P])
+    if storage.is_url(work_loc):
+        runstore.remove(f"{work_loc}/decisions", options)
+    written = ex.get(ex.map(write_decisions, [(f"{work_loc}/decisions/part-{p:05d}.parquet", options, decided[p], joined[p][P])
                                               for p in range(P)]))
     reasons: Counter = Counter()
     sizes: Counter = Counter()
@@ -348,7 +360,7 @@ def run(ex: Executor, sources: list[Source], s: Settings, work: Path) -> dict:
     frequent = np.empty(0, np.uint64)
     if s.line_min_docs:
         local = [src for src in sources if not src.reference]
-        lines = transpose(ex.map(map_lines, [(src, str(decision_dir), P) for src in local], num_returns=P), P)
+        lines = transpose(ex.map(map_lines, [(src, f"{work_loc}/decisions", P) for src in local], num_returns=P), P)
         counted = ex.get(ex.map(count_lines, [(s.line_min_docs, *lines[p]) for p in range(P)]))
         frequent = np.unique(np.concatenate(counted)) if counted else frequent
     np.save(work / "frequent_lines.npy", frequent)
