@@ -27,8 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKSET = ROOT / "bench" / "checkset"
-STAGES = ["langid", "format", "abnormal", "gopher_repetition", "gopher_quality", "c4", "fineweb", "safety"]
-RULES = ["abnormal", "gopher_repetition", "gopher_quality", "c4", "fineweb"]
+STAGES = ["langid", "format", "abnormal", "gopher_repetition", "gopher_quality", "chinese_web", "c4", "fineweb", "safety"]
+RULES = ["abnormal", "gopher_repetition", "gopher_quality", "chinese_web", "c4", "fineweb"]
 BEFORE = "52458d8"  # the last commit before issue 19's rule changes
 
 
@@ -55,11 +55,12 @@ def decide(root: Path, docs: list[dict]) -> dict:
     from corpus.recipe import parse
 
     recipe = parse(yaml.safe_load((root / "pipelines" / "default.yaml").read_text()), "default.yaml")
-    steps = [s for s in recipe.build() if s.stage_name in STAGES]
+    html = bool(docs) and "html" in docs[0]  # whole pages: the recipe's extract stage runs first
+    steps = [s for s in recipe.build() if s.stage_name in STAGES or (html and s.stage_name == "extract")]
     for s in steps:
         s.setup()
-    rows = [{"id": d["id"], "url": d.get("url") or "", "domain": None, "title": None, "date": None, "text": d["text"],
-             "lang": None} for d in docs]
+    rows = [{"id": d["id"], "url": d.get("url") or "", "domain": None, "title": None, "date": None, "text": d.get("text"),
+             "lang": None, **({"_html": d["html"].encode("utf-8"), "_http_charset": "utf-8"} if html else {})} for d in docs]
     table = pa.Table.from_pylist(rows)
     out: dict[str, dict] = {}
     fired: dict[str, Counter] = {}
@@ -70,7 +71,7 @@ def decide(root: Path, docs: list[dict]) -> dict:
             fired[step.stage_name] = Counter(f for f in flags.to_pylist() if f)
         table = step(table)
         reasons = table.column("drop_reason").to_pylist()
-        langs = table.column("lang").to_pylist()
+        langs = table.column("lang").to_pylist() if "lang" in table.column_names else [None] * table.num_rows
         for row_id, reason, lang in zip(table.column("id").to_pylist(), reasons, langs):
             if reason:
                 out[row_id] = {"reason": reason, "lang": lang}
@@ -98,6 +99,29 @@ def decide_at(commit: str, docs_path: Path) -> dict:
     proc = subprocess.run([sys.executable, str(tmp / "bench" / "checkset_bench.py"), "--decide", str(tmp), "--docs", str(docs_path)],
                           check=True, capture_output=True, text=True, cwd=tmp)
     return json.loads(proc.stdout.splitlines()[-1])
+
+
+def crawl_pairs() -> list[dict]:
+    """Every path of the shared crawl present under en-US and zh-CN, as whole pages (HTML): the done-when
+    measure of issue 19 runs the recipe's own extraction, not the check set's fixed texts."""
+    sys.path.insert(0, str(CHECKSET))
+    import build
+
+    pages = build.crawl_pages()
+    paths = sorted({p for (lang, p) in pages if lang == "en-US"} & {p for (lang, p) in pages if lang == "zh-CN"})
+    return [{"id": f"{lang}|{path}", "url": pages[(lang, path)][1], "html": pages[(lang, path)][0], "pair": path}
+            for path in paths for lang in ("en-US", "zh-CN")]
+
+
+def crawl_pair_summary(pages: list[dict], result: dict) -> str:
+    """Pairs with the same keep/drop decision, and retention per language, on the whole-page crawl pairs."""
+    kept = {d["id"]: result["decisions"].get(d["id"], {}).get("reason") is None for d in pages}
+    paths = sorted({d["pair"] for d in pages})
+    agree = sum(kept[f"en-US|{p}"] == kept[f"zh-CN|{p}"] for p in paths)
+    en, zh = (sum(kept[f"{lang}|{p}"] for p in paths) for lang in ("en-US", "zh-CN"))
+    n = len(paths)
+    return (f"pair agreement {agree}/{n} = {agree / n:.2f}; retention en {en}/{n} = {en / n:.2f}, zh {zh}/{n} = {zh / n:.2f} "
+            f"(gap {abs(en - zh) / n * 100:.1f} points)")
 
 
 def doc_lang(doc: dict, decided: dict) -> str:
@@ -200,6 +224,18 @@ def main() -> None:
     before = decide_at(args.before, CHECKSET / "docs.jsonl")
     after = decide(ROOT, docs)
     numbers = report(docs, labels, before, after)
+    pages = crawl_pairs()
+    tmp = Path(tempfile.mkdtemp(prefix="checkset-pairs-")) / "pages.jsonl"
+    tmp.write_text("".join(json.dumps(d) + "\n" for d in pages), encoding="utf-8")
+    print(f"\nshared crawl, {len(pages) // 2} translated page pairs (same path under en-US and zh-CN), whole pages through "
+          "the recipe's extract, langid and rule stages:")
+    try:
+        pairs_before = crawl_pair_summary(pages, decide_at(args.before, tmp))
+    except subprocess.CalledProcessError as exc:  # an old commit whose extract stage needs other columns
+        pairs_before = f"n/a ({exc.stderr.strip().splitlines()[-1] if exc.stderr else exc})"
+    pairs_after = crawl_pair_summary(pages, decide(ROOT, pages))
+    print(f"  before: {pairs_before}\n  after : {pairs_after}")
+    numbers["crawl_pairs"] = {"before": pairs_before, "after": pairs_after}
     if args.json:
         Path(args.json).write_text(json.dumps(numbers, indent=1))
 

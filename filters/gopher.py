@@ -219,7 +219,9 @@ class GopherRepetition(RuleStep):
         lines = _LINES.split(text)
         pn, pc = duplicates(paras)
         ln, lc = duplicates(lines)
-        ws = words(text, lang)
+        # n-grams of words that carry a letter or digit: punctuation tokens are markup and code syntax, not
+        # repeated prose (an rST heading underline is 60 "=" tokens, a table row a run of "|")
+        ws = [w for w in words(text, lang) if not is_symbol(w)]
         # word ids from Python's cached string hash: only compared within this document, so the per-process
         # hash seed cannot change a result (a 64-bit collision between two words of one page aside)
         ids = np.fromiter(map(hash, ws), dtype=np.int64, count=len(ws)).view(np.uint64)
