@@ -44,7 +44,7 @@ def test_report_aggregates_match_the_run(report):
     by_col = {d["column"]: d for d in r["distributions"]}
     # thresholds come from the recipe, with the measured zh overrides beside the defaults
     assert by_col["gq_words"]["thresholds"]["*"] == {"min_doc_words": 40.0, "max_doc_words": 100000.0}  # the recipe's
-    assert by_col["gq_words"]["thresholds"]["zh"]["min_doc_words"] == 65.0
+    assert by_col["gq_words"]["thresholds"]["zh"]["min_doc_words"] == 64.0  # 40 x 1.6 zh words per en word (bench/zh_length_ratio.py)
     assert by_col["gq_words"]["kept"]["n"] == r["totals"]["kept"]
     rejected_gq = sum(next(s for s in stats["stages"] if s["name"] == "gopher_quality")["rejected"].values())
     assert by_col["gq_alpha_words"]["rejected"]["n"] == rejected_gq
