@@ -7,6 +7,8 @@ from typing import Callable
 import sys
 from pathlib import Path
 
+from corpus import runstore, storage
+
 EXAMPLES = """examples:
   corpus sample --output out/sample            # write the built-in demo crawl
   corpus run pipelines/default.yaml --input 'out/sample/*.warc.gz' --output out/demo
@@ -66,9 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--limit", type=int, default=None, metavar="N",
                    help="only the first N inputs (the listing's first N lines, then the expanded --input paths)")
     r.add_argument("--storage-option", action="append", default=[], metavar="KEY=VALUE",
-                   help="an fsspec option for remote inputs, over the recipe's read.storage_options (repeatable; dotted keys "
-                        "nest: client_kwargs.region_name=us-east-1; values are YAML: anon=true)")
-    r.add_argument("--output", "-o", required=True, metavar="DIR", help="output folder (created if missing)")
+                   help="an fsspec option for remote inputs and a remote --output, over the recipe's read.storage_options "
+                        "(repeatable; dotted keys nest: client_kwargs.region_name=us-east-1; values are YAML: anon=true)")
+    r.add_argument("--output", "-o", required=True, metavar="DIR",
+                   help="output folder (created if missing): a local path, or s3://bucket/prefix (gs://, …) where every node "
+                        "writes its own files through a local cache ($CORPUS_CACHE_DIR, default $TMPDIR/corpus-cache)")
     r.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
     r.add_argument("--workers", type=_positive(int), default=None, help="parallel shard workers (default: one per available CPU)")
     r.add_argument("--no-resume", action="store_true", help="reprocess shards even if already committed")
@@ -85,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stats", help="print the per-stage funnel of a finished run",
                        description="Print documents in/out, rejections by reason, errors, bytes and time per stage.")
-    s.add_argument("dir", help="the --output folder of a run")
+    s.add_argument("dir", help="the --output folder of a run (a path or an s3://… URL; likewise for the commands below)")
     s.add_argument("--json", action="store_true", help="print stats.json as is")
     s.add_argument("--by", choices=["stage", "lang"], default="stage",
                    help="stage: the funnel with every reason (default); lang: each stage's funnel and reasons per language, side by side")
@@ -122,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "with a per-sample sidecar (.seqs.parquet) naming the documents in each sample. Runs on "
                                    "GPU workers when the Ray cluster has GPUs, on CPUs otherwise, with identical output.")
     k.add_argument("dir", nargs="?", help="the --output folder of a `corpus run` (or give --mix MIXDIR)")
-    k.add_argument("--out", required=True, metavar="PACKED", help="folder for the packed shards")
+    k.add_argument("--out", required=True, metavar="PACKED", help="folder for the packed shards (a path or an s3://… URL)")
     k.add_argument("--tokenizer", default="deepseek", help="a tokenizer.json (or its folder), or a shipped name: deepseek (default)")
     k.add_argument("--seq-len", type=int, default=2048, help="tokens per training sample (default 2048)")
     k.add_argument("--mode", choices=["bfd", "concat"], default="bfd",
@@ -225,14 +229,15 @@ def _stats(args: argparse.Namespace) -> int:
 
     from corpus.inspect import load_stats, stats_text
 
-    print(json.dumps(load_stats(args.dir), indent=1, ensure_ascii=False) if args.json else stats_text(args.dir, args.by))
+    run = _local_run(args.dir, documents=False)
+    print(json.dumps(load_stats(run), indent=1, ensure_ascii=False) if args.json else stats_text(run, args.by))
     return 0
 
 
 def _inspect(args: argparse.Namespace) -> int:
     from corpus.inspect import samples
 
-    print(samples(args.dir, args.stage, args.reason, args.n))
+    print(samples(_local_run(args.dir), args.stage, args.reason, args.n))
     return 0
 
 
@@ -249,7 +254,8 @@ def _report(args: argparse.Namespace) -> int:
         write_atomic(page, compare.page(d))
         print(f"\ncomparison page: {page}")
     elif args.dir:
-        print(build(args.dir, args.samples))
+        page = build(_local_run(args.dir), args.samples)
+        print(_publish(args.dir, page.parent) + "/" + page.name if storage.is_url(args.dir) else page)
     else:
         raise UserError("give a run folder (corpus report DIR) or two with --compare DIR_A DIR_B")
     return 0
@@ -258,7 +264,8 @@ def _report(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from corpus.export import export
 
-    m = export(args.dir, args.out, args.tokenizer, args.shard_docs)
+    m = export(_local_run(args.dir), _local_out(args.out), args.tokenizer, args.shard_docs)
+    _publish(args.out)
     print(f"{m['records']:,} WanJuan-CC records ({m['tokens']:,} tokens) in {len(m['files'])} file(s) under {args.out}/")
     for score, why in m["null_scores"].items():
         print(f"  {score}: null ({why})")
@@ -285,7 +292,9 @@ def _pack(args: argparse.Namespace) -> int:
     opts = PackOptions(args.tokenizer, args.seq_len, args.mode, fmts, args.eos_token)
     if not (args.dir or args.mix):
         raise UserError("give the run folder to pack (corpus pack DIR --out PACKED) or a mixture (--mix MIXDIR)")
-    m = pack(args.mix or args.dir, args.out, opts, args.address, args.workers, args.device, mix=bool(args.mix))
+    source = args.mix if args.mix else _local_run(args.dir)
+    m = pack(source, _local_out(args.out), opts, args.address, args.workers, args.device, mix=bool(args.mix))
+    _publish(args.out)
     t = m["totals"]
     print(f"{t['docs']:,} documents → {t['samples']:,} samples of {args.seq_len + 1} tokens "
           f"({t['tokens']:,} tokens, {t['padding']:,} padding, {t['dropped_tail_tokens']:,} dropped at the tail, "
@@ -310,7 +319,7 @@ def _eval_models(args: argparse.Namespace) -> int:
 def _review(args: argparse.Namespace) -> int:
     from corpus.review.server import make_server
 
-    httpd, url = make_server(args.dir, args.port, args.reviewer, args.seed, args.labels)
+    httpd, url = make_server(_local_run(args.dir), args.port, args.reviewer, args.seed, args.labels)
     print(f"review page: {url}\nlabels:      {httpd.RequestHandlerClass.review.store.path}\n(Ctrl-C stops)", flush=True)
     try:
         httpd.serve_forever()
@@ -318,7 +327,28 @@ def _review(args: argparse.Namespace) -> int:
         print("review stopped; labels are saved", file=sys.stderr)
     finally:
         httpd.server_close()
+        _publish(args.dir, "review")
     return 0
+
+
+def _local_run(loc: str, documents: bool = True) -> str:
+    """A run folder given as a URL (``s3://bucket/run``) is read through this machine's copy of it."""
+    return str(runstore.mirror(loc, documents=documents)) if storage.is_url(loc) else loc
+
+
+def _local_out(loc: str) -> str:
+    """An output folder given as a URL is written here first (with what an earlier command left there, so it
+    resumes), then published by ``_publish``."""
+    return str(runstore.fetch_dir(loc)) if storage.is_url(loc) else loc
+
+
+def _publish(loc: str, sub: str | Path = "") -> str:
+    """Upload what a command wrote under ``sub`` of the folder ``loc`` when that folder is on object storage."""
+    if storage.is_url(loc):
+        store = runstore.RunStore.of(loc)
+        store.publish_tree(store.root / sub)
+        return store.loc(store.root / sub)
+    return str(Path(loc) / sub)
 
 
 def _mix(args: argparse.Namespace) -> int:

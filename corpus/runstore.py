@@ -93,7 +93,8 @@ def fetch_dir(loc: str, options: dict | None = None) -> Path:
     keys = listing(loc, options)
     if path.is_dir():
         for old in [p for p in path.rglob("*") if p.is_file() and p.relative_to(path).as_posix() not in keys]:
-            old.unlink()
+            if not old.name.endswith(".tmp"):  # another process's download in flight is not stale
+                old.unlink(missing_ok=True)
     for rel in sorted(keys):
         fetch(f"{loc}/{rel}", options)
     path.mkdir(parents=True, exist_ok=True)
@@ -152,6 +153,21 @@ def read_bytes(loc: str, options: dict | None = None) -> bytes | None:
         return RETRY.call(loc, lambda: fs.cat_file(key))
     except FileNotFoundError:
         return None
+
+
+def mirror(url: str, options: dict | None = None, documents: bool = True) -> Path:
+    """This machine's copy of the run folder at ``url``, for the commands that read a finished run (stats,
+    inspect, report, export, pack, review): its records, and with ``documents`` its sinks and plans. Working
+    files (``_work/``, the dedup fingerprints) stay in the store."""
+    keys = listing(url, options)
+    if "stats.json" not in keys:
+        raise StorageError(f"{url}: no finished run there (no stats.json); give the --output of a `corpus run`")
+    for rel in sorted(keys):
+        top = rel.split("/", 1)[0]
+        if rel.startswith("_work/") or "/fingerprints/" in rel or (not documents and "/" in rel and top != "_shards"):
+            continue
+        fetch(f"{url}/{rel}", options)
+    return local_of(url)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -49,7 +49,7 @@ _URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "hf": "huggingface_hub", "http": "aiohttp",
             "https": "aiohttp"}
 # errors no retry can fix: the object is not there, the credentials cannot read it, or the call is wrong
-PERMANENT: tuple[type[BaseException], ...] = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError,
+PERMANENT: tuple[type[BaseException], ...] = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError,
                                               ValueError, TypeError, NotImplementedError, ImportError, KeyError)
 T = TypeVar("T")
 

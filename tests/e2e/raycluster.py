@@ -43,20 +43,25 @@ def token_env() -> dict:
 
 
 class Cluster:
-    def __init__(self, nodes: int = 2, cpus_per_node: int = 1, environ: dict | None = None, temp: str | None = None) -> None:
+    def __init__(self, nodes: int = 2, cpus_per_node: int = 1, environ: dict | None = None, temp: str | None = None,
+                 node_env: list[dict] | None = None) -> None:
+        """``node_env``: variables for each node on top of ``environ`` (its workers inherit them), e.g. a cache
+        folder of its own, as machines without a shared disk have."""
         self.env = environ if environ is not None else token_env()  # drivers that join run with self.env
+        extra = (node_env or []) + [{}] * nodes
         # short: Ray's socket paths must fit 107 bytes
         self.temp = temp or tempfile.mkdtemp(prefix="rc", dir="/tmp")
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         common = ["--num-cpus", str(cpus_per_node), "--object-store-memory", str(200 * 2**20), "--disable-usage-stats"]
         self._ray("start", "--head", f"--port={self.port}", "--node-ip-address=127.0.0.1", "--include-dashboard=false",
-                  f"--temp-dir={self.temp}", *common)
-        for _ in range(nodes - 1):
-            self._ray("start", f"--address={self.address}", *common)
+                  f"--temp-dir={self.temp}", *common, env=extra[0])
+        for k in range(1, nodes):
+            self._ray("start", f"--address={self.address}", *common, env=extra[k])
 
-    def _ray(self, *args: str) -> None:
-        proc = subprocess.run([str(BIN / "ray"), *args], env=self.env, capture_output=True, text=True, timeout=120)
+    def _ray(self, *args: str, env: dict | None = None) -> None:
+        proc = subprocess.run([str(BIN / "ray"), *args], env={**self.env, **(env or {})}, capture_output=True, text=True,
+                              timeout=120)
         if proc.returncode:
             self.stop()
             raise RuntimeError(f"ray {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
