@@ -38,7 +38,7 @@ def _key_parts(url: str) -> list[str]:
     """Protocol, bucket and key parts of ``url``; a part that could climb out of the cache is refused."""
     proto = storage.protocol(url)
     rest = url.split("://", 1)[1]
-    parts = [p for p in PurePosixPath(rest).parts if p not in ("", "/")]
+    parts = [p for p in rest.split("/") if p]
     if not parts or any(p in (".", "..") for p in parts):
         raise StorageError(f"{url}: a run URL needs a bucket and a key without '.' or '..' parts")
     return [proto, *parts]
