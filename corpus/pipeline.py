@@ -259,7 +259,8 @@ def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: 
         log(f"{step.stage_name}: plan already committed for these shards")
         return plan_fp
     # named so that every node finds them: a path, or a URL for a run on object storage
-    fingerprints = [prep.store.loc(prep.out_dir / previous[i.shard]["files"]["fingerprints"]) for i in ready]
+    index = {inp.shard: k for k, inp in enumerate(prep.inputs)}  # the shard index each ShardTask binds with
+    fingerprints = [(index[i.shard], prep.store.loc(prep.out_dir / previous[i.shard]["files"]["fingerprints"])) for i in ready]
     log(f"{step.stage_name}: planning over {len(fingerprints)} shard fingerprint file(s)")
     t0 = time.time()
     work = shard_mod.global_dir(prep.out_dir, step.stage_name)

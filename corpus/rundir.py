@@ -108,15 +108,23 @@ def claim(out_dir: Path, owner: dict, overwrite: bool) -> None:
             target = out_dir / name
             shutil.rmtree(target) if target.is_dir() else target.unlink()
     elif ours:
-        changed = [label for key, label in (("recipe", "recipe"), ("inputs", "input set")) if prior.get(key) != owner[key]]
-        if changed:
-            raise OutputFolderError(f"{out_dir} holds a run of another {' and '.join(changed)} "
-                                    f"(recipe {prior.get('recipe_path')}, {len(prior.get('inputs', []))} inputs); resuming would "
-                                    f"mix the two. Pass --overwrite to clear it, or choose another --output")
+        _refuse_other_run(str(out_dir), prior, owner)
     for sub in ("data", "rejected", "quarantine", "_shards", "_work", "global"):
         for stale in (out_dir / sub).rglob(".*.tmp") if (out_dir / sub).is_dir() else ():
             stale.unlink(missing_ok=True)
     write_json(record, owner)
+
+
+def _refuse_other_run(where: str, prior: dict, owner: dict) -> None:
+    """A folder holding another recipe's run, or inputs this run does not have, is not resumed. More inputs than
+    before are fine (``--limit 2`` first, then the whole segment): every shard already there is one of this run's,
+    and the global stages are replanned over the larger set."""
+    changed = (["recipe"] if prior.get("recipe") != owner["recipe"] else []) + \
+              (["input set"] if not set(prior.get("inputs", [])) <= set(owner["inputs"]) else [])
+    if changed:
+        raise OutputFolderError(f"{where} holds a run of another {' and '.join(changed)} "
+                                f"(recipe {prior.get('recipe_path')}, {len(prior.get('inputs', []))} inputs); resuming would "
+                                f"mix the two. Pass --overwrite to clear it, or choose another --output")
 
 
 def check_writable(out_dir: Path) -> None:
@@ -194,11 +202,7 @@ def claim_remote(store: runstore.RunStore, owner: dict, overwrite: bool) -> None
         for name in ours:
             runstore.remove(f"{store.url}/{name}", store.options)
     elif ours:
-        changed = [label for key, label in (("recipe", "recipe"), ("inputs", "input set")) if prior.get(key) != owner[key]]
-        if changed:
-            raise OutputFolderError(f"{store.url} holds a run of another {' and '.join(changed)} "
-                                    f"(recipe {prior.get('recipe_path')}, {len(prior.get('inputs', []))} inputs); resuming would "
-                                    f"mix the two. Pass --overwrite to clear it, or choose another --output")
+        _refuse_other_run(store.url, prior, owner)
     root = store.root
     for name in OWNED:
         target = root / name

@@ -132,8 +132,9 @@ class GlobalStep(Step):
     Then, per shard, ``bind(work_dir, shard_index)`` loads that shard's decisions and ``__call__`` applies them
     like any per-document step, so marking, counting and the rejected sink work exactly as for other stages.
 
-    On a cluster the exchange tasks run on any node, so ``fingerprints`` are locations every node can open (paths,
-    or URLs of a run on object storage: ``corpus.runstore.fetch``), and what a task writes under ``work_dir`` it
+    ``fingerprints`` pairs each shard's index among the run's inputs (what ``bind`` gets: a shard that failed
+    leaves a gap) with its fingerprint file. On a cluster the exchange tasks run on any node, so those files are
+    locations every node can open (paths, or URLs of a run on object storage: ``corpus.runstore.fetch``), and what a task writes under ``work_dir`` it
     publishes through ``store`` (a ``corpus.runstore.RunStore``). Files written directly in ``work_dir`` by
     ``plan`` itself are published by the engine; ``bind`` finds the whole folder but the fingerprints fetched.
     """
@@ -143,7 +144,7 @@ class GlobalStep(Step):
     def fingerprint(self, table: pa.Table) -> pa.Table:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def plan(self, executor: Any, fingerprints: list[str], work_dir: Any, cpus: int, store: Any = None) -> dict:  # pragma: no cover
+    def plan(self, executor: Any, fingerprints: list[tuple[int, str]], work_dir: Any, cpus: int, store: Any = None) -> dict:  # pragma: no cover
         raise NotImplementedError
 
     def bind(self, work_dir: Any, shard_index: int) -> None:  # pragma: no cover - interface

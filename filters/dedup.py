@@ -124,14 +124,14 @@ class Dedup(GlobalStep):
         ], schema=self.fingerprint_schema)
 
     # -- global: once per run -------------------------------------------------------------------------------
-    def plan(self, executor, fingerprints: list[str], work_dir: Path, cpus: int, store=None) -> dict:
+    def plan(self, executor, fingerprints: list[tuple[int, str]], work_dir: Path, cpus: int, store=None) -> dict:
         from corpus import runstore
 
         p = self.params
         options, work_loc = (store.options, store.loc(work_dir)) if store is not None else (None, str(work_dir))
-        sources = [plan.Source(loc, i, options=options) for i, loc in enumerate(fingerprints)]
-        for ref_dir in p.against:
-            sources += self._reference_sources(Path(ref_dir), len(sources))
+        sources = [plan.Source(loc, i, options=options) for i, loc in fingerprints]
+        for ref_dir in p.against:  # reference node ids after every shard's, whatever gaps failed shards left
+            sources += self._reference_sources(Path(ref_dir), 1 + max((s.index for s in sources), default=-1))
         meta = [runstore.parquet_metadata(s.path, s.options) for s in sources]
         rows = sum(m.num_rows for m in meta)
         size = sum(m.row_group(i).total_byte_size for m in meta for i in range(m.num_row_groups))  # uncompressed

@@ -21,8 +21,10 @@ from corpus.sample import chinese_sentences, english_paragraphs
 from filters.dedup import Dedup, DedupParams
 
 
-def run_dedup(root: Path, shards: list[list[dict]], **params) -> tuple[list[pa.Table], dict]:
-    """Fingerprint each shard, plan, then apply per shard: what the pipeline does, without Ray."""
+def run_dedup(root: Path, shards: list[list[dict]], indices: list[int] | None = None, **params) -> tuple[list[pa.Table], dict]:
+    """Fingerprint each shard, plan, then apply per shard: what the pipeline does, without Ray. ``indices``: the
+    shards' positions among the run's inputs (a failed shard leaves a gap)."""
+    indices = indices or list(range(len(shards)))
     step = Dedup(DedupParams(**params))
     work = root / "global" / "dedup"
     fps = []
@@ -32,11 +34,11 @@ def run_dedup(root: Path, shards: list[list[dict]], **params) -> tuple[list[pa.T
         path = work / "fingerprints" / f"s{i}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(fp, path)
-        fps.append(str(path))
+        fps.append((indices[i], str(path)))
     summary = step.plan(LocalExecutor(), fps, work, 2)
     out = []
     for i, t in enumerate(tables):
-        step.bind(work, i)
+        step.bind(work, indices[i])
         out.append(step(t.append_column("_row", pa.array(np.arange(t.num_rows, dtype=np.uint32)))))
     return out, summary
 
@@ -132,6 +134,18 @@ def test_url_newest_capture_wins_and_exact_copies_cluster(tmp_path, english_base
     assert d["new"]["drop_reason"] is None
     assert d["copy"]["drop_reason"] == "dedup.exact" and d["copy"]["dup_of"] == "orig"  # case/space-insensitive
     assert d["orig"]["drop_reason"] is None and d["orig"]["dup_cluster_size"] == 2
+
+
+def test_decisions_reach_their_shards_when_a_failed_shard_left_a_gap(tmp_path, english_bases):
+    """Shard 1 of 3 failed: the plan runs over shards 0 and 2, and shard 2 (index 2, not position 1) gets its own
+    decisions; planning by position would hand them to nobody and let its duplicate through."""
+    a, b = english_bases[4:6]
+    first = [{"id": "keep", "url": "u1", "date": "2021", "text": a}, {"id": "other", "url": "u2", "date": "2021", "text": b}]
+    third = [{"id": "dup", "url": "u3", "date": "2024", "text": a.upper()}]
+    out, _ = run_dedup(tmp_path, [first, third], indices=[0, 2], line_min_docs=0, keep="oldest")
+    d = _by_id(out)
+    assert d["dup"]["drop_reason"] == "dedup.exact" and d["dup"]["dup_of"] == "keep"
+    assert d["keep"]["drop_reason"] is None and d["other"]["drop_reason"] is None
 
 
 def test_keep_rule_longest(tmp_path, english_bases):

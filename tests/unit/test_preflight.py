@@ -35,6 +35,19 @@ def test_overwrite_never_deletes_a_folder_corpus_did_not_write(tmp_path):
     assert (tmp_path / "data" / "crawl.jsonl").exists()
 
 
+def test_a_folder_resumes_with_more_inputs_but_not_with_fewer_or_others(tmp_path):
+    """--limit 2, then the whole segment: the first two shards are this run's too. Fewer or other inputs would
+    leave shards in data/ that the run does not own."""
+    claim(tmp_path, {"recipe": "r", "inputs": ["a", "b"]}, overwrite=False)
+    (tmp_path / "data").mkdir()
+    claim(tmp_path, {"recipe": "r", "inputs": ["a", "b", "c"]}, overwrite=False)
+    for inputs in (["a", "b"], ["a", "c", "d"]):
+        with pytest.raises(OutputFolderError, match="holds a run of another input set"):
+            claim(tmp_path, {"recipe": "r", "inputs": inputs}, overwrite=False)
+    with pytest.raises(OutputFolderError, match="holds a run of another recipe"):
+        claim(tmp_path, {"recipe": "s", "inputs": ["a", "b", "c"]}, overwrite=False)
+
+
 def test_symlinks_in_the_output_folder_are_refused(tmp_path):
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
