@@ -198,6 +198,14 @@ def test_s3_output_equals_the_local_output_byte_for_byte_and_resumes(store, s3_i
     stats = subprocess.run([sys.executable, "-m", "corpus", "stats", out, "--json"], env=env, capture_output=True, text=True,
                            timeout=300, cwd=tmp_path)
     assert stats.returncode == 0 and json.loads(stats.stdout)["kept"] == json.loads(got["stats.json"]["body"])["kept"]
+    # packed shards from the run on the store, into the store: the bytes of packing the local run
+    for src, dest in ((out, f"s3://{BUCKET}/packed"), (str(s3_input_run), str(tmp_path / "packed"))):
+        done = subprocess.run([sys.executable, "-m", "corpus", "pack", src, "--out", dest, "--seq-len", "256", "--format",
+                               "megatron"], env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-3000:]
+    packed = objects(store, "packed/")
+    local = sorted(tmp_path.joinpath("packed").glob("*.megatron.*"))
+    assert local and all(packed[f.name]["body"] == f.read_bytes() for f in local) and "manifest.json" in packed
     # a run still holding the folder's lease (its last beat is recent) keeps a second one out, before Ray starts
     store.client().put_object(Bucket=BUCKET, Key="runs/a/.lock",
                               Body=json.dumps({"holder": "process 7 on node-b", "beat": time.time()}).encode())
