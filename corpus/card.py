@@ -15,12 +15,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import yaml
 
 from corpus.rundir import write_atomic
+from corpus.stats import mix_of
 
 # what we know about the licences of what a run uses (the text itself stays its publishers'), keyed by a string
 # that appears in the run's manifest.json when the run used it
@@ -43,25 +41,6 @@ def _size_category(n: int) -> str:
     return "n>100M"
 
 
-def _mix_table(files: list[Path], weight: str | None) -> tuple[Counter, Counter, Counter]:
-    """Documents, and tokens (when ``weight`` names a list column of token ids) or characters, by language and
-    domain tag."""
-    by_lang, by_domain, docs = Counter(), Counter(), Counter()
-    for f in files:  # sizes and counts in Arrow, one file at a time: a 1M-document run never becomes Python strings
-        names = set(pq.read_schema(f).names)
-        column = weight or "text"
-        t = pq.read_table(f, columns=[c for c in ("lang", "domain_tag") if c in names] + [column])
-        size = pc.list_value_length(t[column]) if weight else pc.utf8_length(t[column])
-        keys = {c: pc.fill_null(t[c], "?") if c in names else pa.nulls(t.num_rows, pa.string()).fill_null("?")
-                for c in ("lang", "domain_tag")}
-        g = pa.table({**keys, "n": pc.fill_null(size, 0)}).group_by(["lang", "domain_tag"]).aggregate([("n", "sum"), ("n", "count")])
-        for lang, dom, n, count in zip(*(g[c].to_pylist() for c in ("lang", "domain_tag", "n_sum", "n_count"))):
-            by_lang[lang] += n
-            by_domain[dom] += n
-            docs[(lang, dom)] += count
-    return by_lang, by_domain, docs
-
-
 def _share_rows(counter: Counter, unit: str) -> list[str]:
     total = sum(counter.values()) or 1
     rows = [f"| {'value':<12} | {unit:>14} | {'share':>7} |", "|---|---:|---:|"]
@@ -73,13 +52,32 @@ def _header(meta: dict) -> str:
     return "---\n" + yaml.safe_dump(meta, allow_unicode=True, sort_keys=False) + "---\n"
 
 
-def run_card(run_dir: str | Path) -> str:
+def _run_mix(run: Path) -> tuple[Counter, Counter]:
+    """Characters by language and domain tag of the kept documents: from the commit records, where each worker put
+    its data file's mix (a run on object storage is never downloaded for its card), else from data/ (older runs)."""
+    by_lang, by_domain = Counter(), Counter()
+    for marker in sorted((run / "_shards").glob("*.json")):
+        record = json.loads(marker.read_text())
+        if not str(record.get("files", {}).get("data", "")).startswith("data/"):
+            continue  # an intermediate segment, a plan, or a record of an older version (absolute paths)
+        if "mix" not in record:
+            break
+        by_lang.update(record["mix"]["lang"])
+        by_domain.update(record["mix"]["domain"])
+    else:
+        if by_lang or not any((run / "data").glob("*.parquet")):
+            return by_lang, by_domain
+    by_lang, by_domain, _ = mix_of(sorted((run / "data").glob("*.parquet")))
+    return by_lang, by_domain
+
+
+def run_card(run_dir: str | Path, location: str | None = None) -> str:
+    """``location``: where readers find the run (its URL for a run on object storage; default the folder)."""
     run = Path(run_dir)
     manifest = json.loads((run / "manifest.json").read_text())
     stats = json.loads((run / "stats.json").read_text())
-    files = sorted((run / "data").glob("*.parquet"))
-    by_lang, by_domain, _ = _mix_table(files, None)
-    kept = stats.get("kept", sum(pq.read_metadata(f).num_rows for f in files))
+    by_lang, by_domain = _run_mix(run)
+    kept = stats.get("kept", 0)
     text = json.dumps(manifest)
     licences = [v for k, v in KNOWN_LICENCES.items() if k in text]
     meta = {
@@ -102,7 +100,7 @@ def run_card(run_dir: str | Path) -> str:
         f"{stats.get('input_records', 0):,} input records, {kept:,} documents kept, {stats.get('rejected', 0):,} rejected "
         f"(each with its stage and reason under `rejected/`), {stats.get('quarantined', 0):,} quarantined.", "",
         "```python", "from datasets import load_dataset",
-        f"ds = load_dataset(\"parquet\", data_files=\"{run.resolve()}/data/*.parquet\", split=\"train\")", "```", "",
+        f"ds = load_dataset(\"parquet\", data_files=\"{location or run.resolve()}/data/*.parquet\", split=\"train\")", "```", "",
         "## Sources", "",
         *[f"- `{i['path']}` ({i.get('format', '?')}, {i.get('bytes', 0):,} bytes)" for i in inputs[:50]],
         *([f"- … and {len(inputs) - 50:,} more (manifest.json)"] if len(inputs) > 50 else []), "",
@@ -120,7 +118,7 @@ def mix_card(mix_dir: str | Path) -> str:
     mix = Path(mix_dir)
     m = json.loads((mix / "mix.json").read_text())
     files = sorted((mix / "data").glob("*.parquet"))
-    by_lang, by_domain, _ = _mix_table(files, "input_ids")
+    by_lang, by_domain, _ = mix_of(files, "input_ids")
     meta = {
         "pretty_name": f"{m['name']} training mixture",
         "language": sorted(k for k in by_lang if k != "?"),
@@ -158,9 +156,9 @@ def mix_card(mix_dir: str | Path) -> str:
     return _header(meta) + "\n" + "\n".join(body)
 
 
-def write_run_card(run_dir: str | Path) -> Path:
+def write_run_card(run_dir: str | Path, location: str | None = None) -> Path:
     path = Path(run_dir) / "README.md"
-    write_atomic(path, run_card(run_dir))
+    write_atomic(path, run_card(run_dir, location))
     return path
 
 

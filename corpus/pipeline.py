@@ -148,15 +148,14 @@ def run(
         summary = _finish(prep, done, failed, plans, started)
         from corpus.card import write_run_card
 
-        if prep.store.remote:  # the card and the report read the kept and rejected rows: this node needs them
-            for sink in shard_mod.SINKS:
-                prep.store.fetch_dir(sink)
-        card = write_run_card(prep.out_dir)
+        card = write_run_card(prep.out_dir, prep.store.url)
         prep.store.publish(card)
         summary["card"] = prep.store.loc(card)
         if report:
             from corpus.report import build
 
+            for sink in shard_mod.SINKS if prep.store.remote else ():  # the report reads the documents themselves
+                prep.store.fetch_dir(sink)
             page = build(prep.out_dir)
             prep.store.publish_tree(prep.out_dir / "report")
             summary["report"] = prep.store.loc(page)
@@ -216,10 +215,10 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
         if changed:
             log("changed since the last run, so reprocessed: " + ", ".join(f"{part} ({n} shard(s))" for part, n in changed.items()))
 
-        def on_done(task, stats, files_written, digests, node, seg=seg, plan_fp=plan_fp, total=len(ready)):
+        def on_done(task, stats, files_written, record, node, seg=seg, plan_fp=plan_fp, total=len(ready)):
             shard = task.inp.shard
             payload = {"fingerprint": prep.shard_fp(shard) + plan_fp, "key": prep.shard_key(shard), "input": task.inp.path,
-                       "stats": stats, "files": files_written, "digests": digests, "node": node}
+                       "stats": stats, "files": files_written, **record, "node": node}
             shard_mod.write_marker(prep.out_dir, shard + seg.suffix(), payload, store)
             done[seg.index][shard] = payload
             funnel = " → ".join(f"{s['name']} {s['docs_out']:,}" for s in stats if s["docs_in"] or s["name"] == "read")

@@ -26,7 +26,7 @@ from corpus.readers import InputFile
 from corpus.recipe import ReadParams, Recipe
 from corpus.runstore import RunStore
 from corpus.sinks import SINKS, ShardSinks, sink_schema
-from corpus.stats import StageStats
+from corpus.stats import StageStats, mix_of
 from corpus.step import GlobalStep, Step, set_column
 
 MARKERS = "_shards"
@@ -267,17 +267,23 @@ class ShardWorker:
         """Run the task in this node's copy of the run folder. For a run on object storage, what other nodes wrote
         (the previous segment's rows, the global stage's decisions) is fetched first, and every file written is
         published before the task returns, so the driver's commit record, written after, never names a missing
-        object. Returns the files as paths relative to the run folder, with their size and sha256."""
+        object. Returns the files as paths relative to the run folder, and what the commit record keeps of them: each
+        file's size and sha256, and the kept documents' characters by language and domain (for the dataset card,
+        which so never reads the corpus again)."""
         seg, root = self.segments[task.segment], store.root
         if store.remote and seg.entering is not None:
             store.fetch(_intermediate(root, seg.entering.stage_name, task.inp.shard))
             fetch_shared(store, seg.entering.stage_name)
         stats, files = process(task.inp, self.recipe.read, seg, self.schema, root, task.index, report)
-        digests = {}
+        rel = {s: store.rel(p) for s, p in files.items()}
+        record: dict = {"digests": {}}
         for sink, path in files.items():
             store.publish(path)
-            digests[sink] = [Path(path).stat().st_size, sha256_file(path)]
-        return task, stats, {s: store.rel(p) for s, p in files.items()}, digests
+            record["digests"][sink] = [Path(path).stat().st_size, sha256_file(path)]
+        if rel.get("data", "").startswith("data/"):
+            by_lang, by_domain, _ = mix_of([Path(files["data"])])
+            record["mix"] = {"lang": dict(by_lang), "domain": dict(by_domain)}
+        return task, stats, rel, record
 
 
 def fetch_shared(store: RunStore, stage: str) -> None:

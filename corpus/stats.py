@@ -141,3 +141,26 @@ def load_stats(out_dir: str) -> dict:
         return json.loads(p.read_text(encoding="utf-8"))
     except ValueError:
         raise OutputError(f"{p} is not valid JSON (a run interrupted while writing it?); re-run the same `corpus run` to rewrite it") from None
+
+
+def mix_of(files: list[Path], weight: str | None = None) -> tuple[Counter, Counter, Counter]:
+    """Documents, and tokens (when ``weight`` names a list column of token ids) or characters, by language and
+    domain tag."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    by_lang, by_domain, docs = Counter(), Counter(), Counter()
+    for f in files:  # sizes and counts in Arrow, one file at a time: a 1M-document run never becomes Python strings
+        names = set(pq.read_schema(f).names)
+        column = weight or "text"
+        t = pq.read_table(f, columns=[c for c in ("lang", "domain_tag") if c in names] + [column])
+        size = pc.list_value_length(t[column]) if weight else pc.utf8_length(t[column])
+        keys = {c: pc.fill_null(t[c], "?") if c in names else pa.nulls(t.num_rows, pa.string()).fill_null("?")
+                for c in ("lang", "domain_tag")}
+        g = pa.table({**keys, "n": pc.fill_null(size, 0)}).group_by(["lang", "domain_tag"]).aggregate([("n", "sum"), ("n", "count")])
+        for lang, dom, n, count in zip(*(g[c].to_pylist() for c in ("lang", "domain_tag", "n_sum", "n_count"))):
+            by_lang[lang] += n
+            by_domain[dom] += n
+            docs[(lang, dom)] += count
+    return by_lang, by_domain, docs

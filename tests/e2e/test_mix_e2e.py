@@ -3,6 +3,7 @@ empty and truncated shards, dataset cards, and `datasets` loading the curated Pa
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pyarrow.compute as pc
@@ -141,4 +142,11 @@ def test_datasets_loads_the_curated_parquet_and_the_card(sample_run, tmp_path, m
     assert meta["configs"][0]["data_files"][0]["path"] == "data/*.parquet" and set(meta["language"]) <= {"zh", "en"}
     by_card = datasets.load_dataset(str(run), split="train", cache_dir=str(tmp_path / "cache2"))
     assert by_card.num_rows == kept
+    # the card's character mix comes from what the workers recorded at commit: the same as reading data/ again
+    from corpus.card import _run_mix
+    from corpus.stats import mix_of
+
+    recorded = _run_mix(run)
+    assert recorded[0] and recorded == mix_of([Path(f) for f in files])[:2]
+    assert all("mix" in json.loads(m.read_text()) for m in (run / "_shards").glob("sample-*--dedup.json"))
     assert np.isin(["zh", "en"], list(set(ds["lang"]))).any()
