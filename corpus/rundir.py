@@ -45,6 +45,21 @@ def write_atomic(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
+def write_parquet(path: Path, table, **options) -> None:
+    """``pq.write_table`` under a unique temporary name, synced, then renamed: a reader (or a run resuming after a
+    power cut) sees the old file or the whole new one."""
+    import pyarrow.parquet as pq
+
+    tmp = tmp_name(path)
+    try:
+        pq.write_table(table, tmp, **options)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_json(path: Path, payload: object) -> None:
     write_atomic(path, json.dumps(payload, indent=1, ensure_ascii=False, default=str))
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from corpus import runstore, storage
+from corpus.rundir import write_parquet
 from corpus.dedup import components
 from corpus.dedup.exchange import Executor, column, concat, partition, transpose
 from corpus.dedup.minhash import mix64
@@ -280,9 +280,7 @@ def write_decisions(loc: str, options: dict | None, *tables: pa.Table) -> dict:
     t = t.cast(DECISION_SCHEMA).sort_by("node")
     path = runstore.local_of(loc)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(t, tmp, row_group_size=64 * 1024, compression="zstd")
-    os.replace(tmp, path)
+    write_parquet(path, t, row_group_size=64 * 1024, compression="zstd")
     runstore.publish(path, loc, options)
     reasons = pc.value_counts(t.column("reason").drop_null()).to_pylist() if t.num_rows else []
     keepers = t.filter(pc.invert(pc.is_valid(t.column("reason")))).column("dup_cluster_size").to_numpy() if t.num_rows else []

@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from corpus.mix import sampling
 from corpus.mix.spec import MixError, MixSpec, load as load_spec
 from corpus.preflight import sha256_file
-from corpus.rundir import tmp_name, write_json
+from corpus.rundir import tmp_name, write_json, write_parquet
 from corpus.shard import read_marker, write_marker
 
 # columns a mixture row keeps when the source has them (what a trainer or a card may want); the spec's own
@@ -62,15 +62,6 @@ class Task:
     source: Source | None = None
     buckets: int = 0
     columns: tuple[str, ...] = ()
-
-
-def _atomic_parquet(table: pa.Table, path: Path) -> None:
-    tmp = tmp_name(path)
-    try:
-        pq.write_table(table, tmp, compression="zstd")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def scan(source: Source, out_dir: Path, tok, batch_size: int = 256) -> tuple[dict, dict[str, str]]:
@@ -112,7 +103,7 @@ def scatter(task: Task, out_dir: Path) -> tuple[dict, dict[str, str]]:
         folder = out_dir / "_shuffle" / f"part-{b:05d}"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{src.key}.parquet"
-        _atomic_parquet(table.filter(pa.array(bucket == b)), path)
+        write_parquet(path, table.filter(pa.array(bucket == b)), compression="zstd")
         files[f"part-{b:05d}"] = str(path)
     return {"copies": table.num_rows}, files
 
@@ -125,7 +116,7 @@ def gather(task: Task, out_dir: Path) -> tuple[dict, dict[str, str]]:
     table = table.take(pc.sort_indices(table.column("_key"))).drop_columns(["_key"])
     path = out_dir / "data" / f"{task.name}.parquet"
     path.parent.mkdir(exist_ok=True)
-    _atomic_parquet(table, path)
+    write_parquet(path, table, compression="zstd")
     groups = pc.value_counts(table.column("mix_group")).to_pylist()
     tokens = pc.sum(pc.list_value_length(table.column("input_ids"))).as_py() or 0
     by_group = {}
@@ -261,10 +252,10 @@ def mix(spec_path: str, out: str, address: str | None = None, workers: int | Non
         m = owner_row[rows] == k
         if not m.any():
             continue
-        _atomic_parquet(pa.table({"row": pa.array(local_row[rows[m]], pa.int64()), "copy": pa.array(copy_idx[m], pa.int32()),
-                                  "key": pa.array(key[m], pa.float64()),
-                                  "group": pa.array(names[p.group[rows[m]]].tolist(), pa.string())}),
-                        out_dir / "_plan" / f"{s.key}.parquet")
+        write_parquet(out_dir / "_plan" / f"{s.key}.parquet",
+                      pa.table({"row": pa.array(local_row[rows[m]], pa.int64()), "copy": pa.array(copy_idx[m], pa.int32()),
+                                "key": pa.array(key[m], pa.float64()),
+                                "group": pa.array(names[p.group[rows[m]]].tolist(), pa.string())}), compression="zstd")
         present = set(pq.read_schema(s.path).names)
         scatter_tasks.append(Task("scatter", s.key, s, n_buckets, tuple(c for c in keep if c in present)))
     t_plan = time.perf_counter() - t0

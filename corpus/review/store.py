@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from corpus.errors import UserError
 from corpus.review import LABELS, TAGS
-from corpus.rundir import tmp_name
+from corpus.rundir import write_parquet
 
 SCHEMA = pa.schema([
     pa.field("doc_id", pa.string(), nullable=False),
@@ -107,14 +107,7 @@ class LabelStore:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 table = pa.concat_tables([read(self.path), new])
-                tmp = tmp_name(self.path)
-                try:
-                    pq.write_table(table, tmp)
-                    with open(tmp, "rb") as fh:
-                        os.fsync(fh.fileno())
-                    os.replace(tmp, self.path)
-                finally:
-                    tmp.unlink(missing_ok=True)
+                write_parquet(self.path, table)
                 dir_fd = os.open(self.path.parent, os.O_RDONLY)
                 try:
                     os.fsync(dir_fd)  # the rename itself survives a power cut
