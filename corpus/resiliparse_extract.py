@@ -19,7 +19,8 @@ writes the text we prune the DOM ourselves with block-level signals that do not 
   right before the run ("Related Topics" / "相关主题").
 
 A page's main text must survive this: the page's *visible prose* (non-link text outside chrome, counted in
-the same walk) is the yardstick, as in the trafilatura path. When the pruned main-content text keeps less
+the same walk) is the yardstick, as in the trafilatura path, counted in Latin-equivalent characters (a Han
+character is worth 3: corpus/extract_units.py). When the pruned main-content text keeps less
 than ``min_kept_frac`` of it on a page with ``min_visible_chars`` of it (or nothing at all), the page is
 extracted again without resiliparse's main-content heuristic (our chrome and link pruning still apply):
 ``extract_mode`` records ``resiliparse`` or ``resiliparse_recall``.
@@ -37,6 +38,8 @@ import re
 
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree, NodeType
+
+from corpus.extract_units import HAN_CHAR_WEIGHT, han_chars, keeps_enough, latin_equiv
 
 LINK_BLOCK_MIN = 3  # links in a block (or link-only blocks in a run) that make it a link list
 LINK_DENSITY = 0.8  # share of a block's visible characters that are link text for it to be a link list
@@ -108,6 +111,7 @@ class Pruner:
         self.keep: list = []
         self.removed: set[int] = set()
         self.prose = 0  # visible characters outside links: the yardstick of a page's main text
+        self.prose_han = 0  # Han characters among them (a Han character is worth 3 Latin ones: extract_units)
 
     def _count(self, el) -> int:
         n = 0
@@ -134,8 +138,9 @@ class Pruner:
                     st.kids.append(None)
                 if in_link:
                     st.link_chars += n
-                else:
+                elif n:
                     self.prose += n
+                    self.prose_han += han_chars(child.text)
             elif t == NodeType.ELEMENT:
                 self.seen += 1
                 if self.seen > self.max_nodes:  # size bound: drop this element, its subtree and all after it
@@ -212,6 +217,7 @@ class FastResult:
     visible_text: str
     prose_chars: int
     nodes_removed: int
+    prose_han: int = 0  # Han characters among prose_chars
 
 
 def _text(tree: HTMLTree, main_content: bool) -> str:
@@ -220,7 +226,7 @@ def _text(tree: HTMLTree, main_content: bool) -> str:
 
 
 def extract_fast(page: str, max_nodes: int, min_kept_frac: float, min_visible_chars: int,
-                 fallback: bool = True) -> FastResult:
+                 fallback: bool = True, han_weight: float = HAN_CHAR_WEIGHT) -> FastResult:
     """Parse, prune and extract one decoded page (already cut at max_html_chars)."""
     tree = HTMLTree.parse(page)
     body = tree.body
@@ -229,16 +235,18 @@ def extract_fast(page: str, max_nodes: int, min_kept_frac: float, min_visible_ch
     pr = Pruner(max_nodes)
     pr.walk(body, body.tag in CONTENT_ROOTS, False)
     pr.prune_links(body)
-    enough = max(1, min_kept_frac * pr.prose) if pr.prose >= min_visible_chars else 1
-    best: tuple[int, str, str] | None = None
+    # the minimum in Latin-equivalent characters, the fraction in both units (corpus/extract_units.py)
+    best: tuple[float, str, str] | None = None
     for mode, main in (("resiliparse", True), ("resiliparse_recall", False))[: 2 if fallback else 1]:
         text = _text(tree, main).strip()
-        n = _chars(text)
-        if n and (best is None or n > best[0]):
-            best = (n, mode, text)
-        if n >= enough:
-            best = (n, mode, text)
+        n, han = _chars(text), han_chars(text)
+        kept = latin_equiv(n, han, han_weight)
+        if n and (best is None or kept > best[0]):
+            best = (kept, mode, text)
+        if keeps_enough(n, han, pr.prose, pr.prose_han, min_kept_frac, min_visible_chars, han_weight):
+            best = (kept, mode, text)
             break
     if best is None:  # what the page showed (after chrome and link pruning), for extract_visible
-        return FastResult(None, None, " ".join(_text(tree, False).split()), pr.prose, pr.nodes_removed)
-    return FastResult(best[2], best[1], "", pr.prose, pr.nodes_removed)
+        return FastResult(None, None, " ".join(_text(tree, False).split()), pr.prose, pr.nodes_removed,
+                          pr.prose_han)
+    return FastResult(best[2], best[1], "", pr.prose, pr.nodes_removed, pr.prose_han)

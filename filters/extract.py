@@ -21,6 +21,14 @@ annotated set of 64 real zh/en pages (bench/extract_set/): snippet F1 0.60 -> 0.
 (en) against precision alone, precision 0.97/0.96, F1 flat for min_kept_frac between 0.4 and 0.75; every
 crawl page with 200+ prose characters yields text; cost +11% CPU per page (fallback runs on 18% of pages).
 
+Prose is counted per script (corpus/extract_units.py): a Han character is worth ``han_char_weight`` = 3
+Latin characters (measured on aligned en/zh text, bench/han_char_weight.py). With raw characters a zh page
+held a third of the "prose" of its en original, so on short zh pages the 200-character minimum was not met,
+the fallback never ran and precision's fragment was kept (the crawl's ``text/scalc/01/07080000.html``: 65
+characters of zh against 472 of en). The minimum is counted in Latin-equivalent characters; the kept
+fraction in both units. Measured (bench/extract_bench.py): annotated-set F1 unchanged (zh 0.960, en 0.954),
+zh crawl paragraph recall 0.778 -> 0.784, the fallback runs on 18 more zh pages; en pages unchanged.
+
 Why no wall-clock bound. A per-page wall-clock timeout made the curated output depend on how busy the
 machine was (pages timed out under load and not at rest). Extraction cost is now bounded by the *size* of
 the input, which is a property of the page: the decoded page is cut at ``max_html_chars`` and the parsed
@@ -57,6 +65,7 @@ from trafilatura.utils import load_html
 from corpus.registry import register
 from corpus.step import Step, mark, set_column
 from filters.charset import decode, looks_binary
+from corpus.extract_units import HAN_CHAR_WEIGHT, han_chars, keeps_enough, latin_equiv
 from corpus.resiliparse_extract import extract_fast
 from corpus.errors import Transient
 
@@ -92,16 +101,23 @@ def _hidden(el: etree._Element) -> bool:
 
 @dataclasses.dataclass
 class Visible:
-    """What a browser shows of a page without scripts, minus chrome: ``text`` (whitespace collapsed) and
-    ``prose_chars``, its non-space characters outside links (link text is mostly navigation)."""
+    """What a browser shows of a page without scripts, minus chrome: ``text`` (whitespace collapsed),
+    ``prose_chars``, its non-space characters outside links (link text is mostly navigation), and
+    ``prose_han``, the Han characters among them, which give ``prose_equiv()``, the prose in Latin-equivalent
+    characters (a Han character counts as ``HAN_CHAR_WEIGHT``, corpus/extract_units.py): the unit the fallback
+    decides in, so that a zh page and its en original hold the same amount of prose."""
     text: str
     prose_chars: int
+    prose_han: int = 0  # Han characters among prose_chars
+
+    def prose_equiv(self, han_weight: float = HAN_CHAR_WEIGHT) -> float:
+        return latin_equiv(self.prose_chars, self.prose_han, han_weight)
 
 
 def visible_text(tree: etree._Element) -> Visible:
     """One pass over the parsed tree (trafilatura's parser has already removed comments)."""
     pieces: list[str] = []
-    prose = 0
+    prose = han = 0
     links = 0  # open <a> elements around the current position
     walk = etree.iterwalk(tree, events=("start", "end"))
     for event, el in walk:
@@ -121,7 +137,8 @@ def visible_text(tree: etree._Element) -> Visible:
             pieces.append(text)
             if not in_link:
                 prose += _chars(text)
-    return Visible(" ".join(" ".join(pieces).split()), prose)
+                han += han_chars(text)
+    return Visible(" ".join(" ".join(pieces).split()), prose, han)
 
 
 def _chars(s: str) -> int:
@@ -260,10 +277,14 @@ class ExtractParams:
     # time. Off: title from <title>, date = capture date (WARC-Date). On: the page's own title and date.
     metadata: bool = False
     # Per-page fallback (balanced, then recall) when the first mode returns nothing, or less than
-    # min_kept_frac of the page's visible prose on a page with at least min_visible_chars of it.
+    # min_kept_frac of the page's visible prose on a page with at least min_visible_chars of it. Both count
+    # Latin-equivalent characters: a Han character is worth han_char_weight = 3 (corpus/extract_units.py,
+    # measured on aligned en/zh help paragraphs and gettext catalogs), so the same prose holds the same count
+    # in zh and en. 1 counts raw characters (the behaviour before: zh pages needed 3x the content).
     fallback: bool = True
     min_kept_frac: float = 0.5
     min_visible_chars: int = 200
+    han_char_weight: float = HAN_CHAR_WEIGHT
     # Size bounds (deterministic): the decoded page is cut at max_html_chars, the parsed tree after
     # max_nodes elements. They bound extraction cost by the page itself, not by the machine's load.
     max_html_chars: int = 2_000_000
@@ -276,7 +297,7 @@ class ExtractParams:
     timeout_s: float | None = None
 
     ranges: ClassVar[dict[str, tuple[float | None, float | None]]] = {
-        "max_html_chars": (1_000, None), "max_nodes": (100, None)}
+        "max_html_chars": (1_000, None), "max_nodes": (100, None), "han_char_weight": (1, None)}
 
     def validate(self) -> str | None:
         if self.engine not in ENGINES:
@@ -326,8 +347,8 @@ def extract_page(page: str, url: str | None, p: ExtractParams) -> Extracted:
     chars_removed = max(0, len(page) - p.max_html_chars)
     if p.engine == "resiliparse":
         got = extract_fast(page[: p.max_html_chars], p.max_nodes, p.min_kept_frac, p.min_visible_chars,
-                           p.fallback)
-        return Extracted(got.text, None, None, got.mode, Visible(got.visible_text, got.prose_chars),
+                           p.fallback, p.han_char_weight)
+        return Extracted(got.text, None, None, got.mode, Visible(got.visible_text, got.prose_chars, got.prose_han),
                          chars_removed, got.nodes_removed)
     tree = load_html(page[: p.max_html_chars])  # trafilatura's own parse (repairs, encoding checks)
     if tree is None:
@@ -336,16 +357,18 @@ def extract_page(page: str, url: str | None, p: ExtractParams) -> Extracted:
     vis = visible_text(tree)
     first = "precision" if p.favor_precision else "balanced"
     chain = MODES[MODES.index(first):] if p.fallback else (first,)
-    enough = max(1, p.min_kept_frac * vis.prose_chars) if vis.prose_chars >= p.min_visible_chars else 1
-    best = None  # (chars, mode, doc)
+    # the minimum in Latin-equivalent characters, the fraction in both units (corpus/extract_units.py)
+    best = None  # (Latin-equivalent characters, mode, doc)
     for mode in chain:
         doc = _run_mode(tree, mode, url, p)
         text = (doc.text or "") if doc is not None else ""
-        n = _chars(text)
-        if n and (best is None or n > best[0]):
-            best = (n, mode, doc)
-        if n >= enough:
-            best = (n, mode, doc)
+        n, han = _chars(text), han_chars(text)
+        kept = latin_equiv(n, han, p.han_char_weight)
+        if n and (best is None or kept > best[0]):
+            best = (kept, mode, doc)
+        if keeps_enough(n, han, vis.prose_chars, vis.prose_han, p.min_kept_frac, p.min_visible_chars,
+                        p.han_char_weight):
+            best = (kept, mode, doc)
             break
     if best is None:
         return Extracted(None, None, None, None, vis, chars_removed, nodes_removed)

@@ -74,6 +74,8 @@ def test_visible_text_skips_chrome_hidden_and_counts_link_text_apart():
     v = visible_text(tree)
     assert v.text == "标题 正文第一句。 链接文字 正文第二句。"
     assert v.prose_chars == len("标题正文第一句。正文第二句。")
+    assert v.prose_han == len("标题正文第一句正文第二句")  # the two 。 are punctuation, not Han
+    assert v.prose_equiv() == v.prose_chars + 2 * v.prose_han
 
 
 def test_cut_nodes_truncates_in_document_order(crawl):
