@@ -30,6 +30,7 @@ file names come from shard names, so scheduling order never changes the bytes wr
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -101,15 +102,17 @@ def _start_embedded(num_cpus: int | None) -> str:
     # token auth even if the user's environment turns it off: loopback is reachable by every local user
     os.environ.update(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=generate_new_authentication_token())
     _reload_auth_config()
-    with _loopback_only():
+    lean = os.environ.get("CORPUS_RAY_FULL") != "1"  # 1: Ray's usual helpers, for before/after measurements only
+    with _loopback_only(), (_lean_node() if lean else contextlib.nullcontext()):
         ray.init(
             address="local",
             num_cpus=num_cpus or os.cpu_count(),
             include_dashboard=False,
             _node_ip_address=LOOPBACK,
             _temp_dir=str(private_temp_dir() / "ray"),
+            _system_config=LEAN_SYSTEM_CONFIG if lean else None,
             logging_level="WARNING",
-            log_to_driver=True,
+            log_to_driver=not lean,
         )
     node_ip = ray._private.worker.global_worker.node.node_ip_address
     if node_ip != LOOPBACK:
@@ -117,6 +120,48 @@ def _start_embedded(num_cpus: int | None) -> str:
         raise RuntimeError(f"this Ray ({ray.__version__}) put the embedded node on {node_ip}, so it would listen on "
                            f"all interfaces; refusing to run. Pin ray to the version in pyproject.toml")
     return "embedded local Ray (127.0.0.1 only, token auth, no dashboard)"
+
+
+# Idle workers are started on demand, not one per CPU when the driver connects: `--workers 1` on a 16-core
+# machine kept 15 idle Python workers (about 80 MB each) for the whole run.
+LEAN_SYSTEM_CONFIG = {"prestart_worker_first_driver": False}
+
+
+@contextlib.contextmanager
+def _lean_node() -> Iterator[None]:
+    """While the embedded Ray starts, leave out the helper processes a private single-node run never uses
+    (about 260 MB of resident memory, 1 s of start-up and 1 s of shutdown, measured by bench/ray_overhead.py):
+
+    - the autoscaler monitor: nothing to scale on one node;
+    - the log monitor, which tails every worker's log files to echo them on the driver: workers report
+      through return values and progress counts, and their logs stay in the private temp folder;
+    - the "API server" that ``include_dashboard=False`` still starts to run usage statistics alone (which
+      are off, RAY_USAGE_STATS_ENABLED=0), and with it the last Python process that could serve HTTP.
+
+    These are private ``RayParams`` fields (``ray start --head`` has ``--no-monitor`` and Ray's own tests
+    use ``include_log_monitor``) and a private ``Node`` method, switched for the ``ray.init`` call only; a Ray
+    without them fails loudly here, and the pin in pyproject.toml keeps the version that has them."""
+    import inspect
+
+    from ray._private import node, parameter
+
+    known = inspect.signature(parameter.RayParams.__init__).parameters
+    if not {"no_monitor", "include_log_monitor"} <= set(known) or not hasattr(node.Node, "start_api_server"):
+        raise RuntimeError(f"this Ray ({ray.__version__}) has no switch for its monitor processes; pin ray to the "
+                           f"version in pyproject.toml")
+    params_init, api_server = parameter.RayParams.__init__, node.Node.start_api_server
+
+    def lean_params(self, *args, **kwargs) -> None:
+        params_init(self, *args, **kwargs)
+        self.no_monitor = True
+        self.include_log_monitor = False
+
+    parameter.RayParams.__init__ = lean_params
+    node.Node.start_api_server = lambda self, **kwargs: None
+    try:
+        yield
+    finally:
+        parameter.RayParams.__init__, node.Node.start_api_server = params_init, api_server
 
 
 @contextlib.contextmanager
@@ -256,19 +301,43 @@ def _last_line(exc: BaseException) -> str:
     return (lines[-1] if lines else type(exc).__name__)[:500]
 
 
-@ray.remote
 class _Board:
-    """Where workers drop their latest in-flight counts (fire and forget) and the driver collects them."""
+    """Where workers drop their latest in-flight counts and the driver collects them: keys in Ray's GCS
+    key-value store under a prefix of this run's own. It used to be an actor, a whole Python worker process
+    (about 125 MB resident, one more process to start) for a few kilobytes a second; the GCS is already there,
+    on every node's reach, and a put from inside a shard is one small RPC every few seconds."""
+
+    NAMESPACE = "corpus-progress"
 
     def __init__(self) -> None:
-        self.latest: dict[int, list[dict]] = {}
+        import uuid
+
+        self.prefix = f"{uuid.uuid4().hex}/"
 
     def put(self, task_id: int, stats: list[dict]) -> None:
-        self.latest[task_id] = stats
+        from ray.experimental.internal_kv import _internal_kv_put
 
-    def drain(self) -> dict[int, list[dict]]:
-        out, self.latest = self.latest, {}
+        _internal_kv_put(f"{self.prefix}{task_id}", json.dumps(stats), overwrite=True, namespace=self.NAMESPACE)
+
+    def drain(self, task_ids: list[int]) -> dict[int, list[dict]]:
+        """The latest counts of these tasks, each taken (deleted) as it is read: a task that reported nothing new
+        since the last drain is absent, as with the actor."""
+        from ray.experimental.internal_kv import _internal_kv_del, _internal_kv_get
+
+        out = {}
+        for task_id in task_ids:
+            key = f"{self.prefix}{task_id}"
+            value = _internal_kv_get(key, namespace=self.NAMESPACE)
+            if value is not None:
+                _internal_kv_del(key, namespace=self.NAMESPACE)
+                out[task_id] = json.loads(value)
         return out
+
+    def close(self) -> None:
+        from ray.experimental.internal_kv import _internal_kv_del
+
+        with contextlib.suppress(Exception):  # Ray already gone (Ctrl-C during shutdown): nothing left to clean
+            _internal_kv_del(self.prefix, del_by_prefix=True, namespace=self.NAMESPACE)
 
 
 @ray.remote
@@ -281,7 +350,7 @@ class _Host:
         self.board = board
 
     def process(self, task_id: int, task, out_dir) -> tuple:
-        report = (lambda stats: self.board.put.remote(task_id, stats)) if self.board is not None else None
+        report = (lambda stats: self.board.put(task_id, stats)) if self.board is not None else None
         return (*self.impl.process(task, out_dir, report), ray.get_runtime_context().get_node_id())
 
 
@@ -334,19 +403,19 @@ def run_shards(
         available = min(available, int(free.get("GPU", 0) // num_gpus)) or 1
     n = max(1, min(len(inputs), workers or available))
     opts = {"num_cpus": num_cpus, "num_gpus": num_gpus}
-    board = _Board.options(num_cpus=0).remote() if on_progress is not None else None
+    board = _Board() if on_progress is not None else None
 
     def start():
         return _Host.options(**opts).remote(worker_cls, init_args, board)
 
     actors = [start() for _ in range(n)]
     queue = list(enumerate(inputs))
-    pending: dict[ray.ObjectRef, tuple[ray.actor.ActorHandle, object]] = {}
+    pending: dict[ray.ObjectRef, tuple[ray.actor.ActorHandle, object, int]] = {}
 
     def submit(actor) -> None:
         if queue:
             task_id, inp = queue.pop(0)
-            pending[actor.process.remote(task_id, inp, out_dir)] = (actor, inp)
+            pending[actor.process.remote(task_id, inp, out_dir)] = (actor, inp, task_id)
 
     try:
         for actor in actors:
@@ -354,11 +423,11 @@ def run_shards(
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1, timeout=1.0 if board is not None else None)
             if board is not None:
-                for task_id, stats in ray.get(board.drain.remote()).items():
+                for task_id, stats in board.drain([t for _, _, t in pending.values()]).items():
                     on_progress(inputs[task_id], stats)
             if not done:
                 continue
-            actor, inp = pending.pop(done[0])
+            actor, inp, _ = pending.pop(done[0])
             try:
                 on_done(*ray.get(done[0]))
             except ray.exceptions.RayError as exc:
@@ -369,5 +438,7 @@ def run_shards(
                 actors.append(actor)
             submit(actor)
     finally:  # Ctrl-C, SIGTERM or a bug: no actor outlives the run (and its lock on the folder)
-        for actor in actors + ([board] if board is not None else []):
+        for actor in actors:
             ray.kill(actor)
+        if board is not None:
+            board.close()
