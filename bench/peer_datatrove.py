@@ -1,7 +1,10 @@
-"""datatrove's read → extract → language ID → format on the same WARCs, one task, one worker.
+"""datatrove's read → extract → language ID → format on the same WARCs, on CORES processes (default one).
 
-Runs inside .bench-venv. Its lid.176 model is pointed at the local file our venv ships (no download).
-Prints one JSON line: documents read, kept, wall seconds.
+    .bench-venv/bin/python bench/peer_datatrove.py INPUT_DIR OUTPUT_DIR LID_MODEL [CORES]
+
+Runs inside .bench-venv. Its lid.176 model is pointed at the local file our venv ships (no download). With
+CORES > 1 the input files are split into that many tasks run by as many worker processes (datatrove's own
+way of using cores). Prints one JSON line: documents read, kept, wall seconds.
 """
 
 import json
@@ -17,6 +20,7 @@ from datatrove.pipeline.readers import WarcReader
 from datatrove.pipeline.writers import ParquetWriter
 
 input_dir, output_dir, lid_path = sys.argv[1:4]
+cores = int(sys.argv[4]) if len(sys.argv) > 4 else 1
 lid.cached_asset_path_or_download = lambda *a, **k: lid_path
 
 t0 = time.perf_counter()
@@ -28,14 +32,14 @@ executor = LocalPipelineExecutor(
         FTFYFormatter(),
         ParquetWriter(output_dir),
     ],
-    tasks=1,
-    workers=1,
+    tasks=cores,
+    workers=cores,
     logging_dir=output_dir + "/logs",
     skip_completed=False,
 )
 executor.run()
 wall = time.perf_counter() - t0
 stats = json.load(open(output_dir + "/logs/stats.json"))
-docs_read = next(s for s in stats if "Trafilatura" in s["name"])["stats"]["total"]
+docs_read = next(s for s in stats if "Trafilatura" in s["name"])["stats"]["total"]  # merged over tasks
 kept = stats[-1]["stats"].get("total", 0)
-print(json.dumps({"tool": "datatrove", "docs": docs_read, "kept": kept, "wall_s": wall}))
+print(json.dumps({"tool": "datatrove", "docs": docs_read, "kept": kept, "wall_s": wall, "cores": cores}))

@@ -13,8 +13,10 @@ classifiers' precision/recall beside the word lists and alt-profanity-check, and
 Trust (issues 15, 17, 19): extraction P/R/F1 per language on an annotated set, both engines (bench/extract_bench.py);
 drop precision per reason on a labelled check set (bench/checkset_bench.py) and on human review labels
 (bench/review_bench.py); decontamination recall and precision on planted problems (bench/decont_bench.py).
-Mix (issue 18): corpus mix + pack --mix next to pack alone (bench/mix_bench.py). Cost (issue 20): ms/doc per stage
-and Ray's fixed cost with 1 and 2 workers (bench/perf_bench.py).
+Mix (issue 18): corpus mix + pack --mix next to pack alone (bench/mix_bench.py). Cost (issue 20): the spine side by
+side with datatrove at 1 and 2 cores (docs/s per core with and without Ray's start/stop, process-tree peak RSS,
+alternating runs: BENCH_CORES, BENCH_REPEAT; BENCH_SPINE_ONLY=1 stops after it), ms/doc per stage and Ray's fixed
+cost with 1 and 2 workers (bench/perf_bench.py), Ray's start/stop/memory lean against full (bench/ray_overhead.py).
 Perplexity (issue 4): KenLM scoring speed next to extraction, and the extremes of the score (bench/quality_bench.py).
 """
 
@@ -28,6 +30,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from memwatch import measure
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "out" / "bench"
@@ -97,50 +101,97 @@ def spine(inputs: list[str], out: Path, *extra: str) -> None:
                     "--output", str(out), *extra], check=True, capture_output=True, text=True)
 
 
-def ours(folder: Path) -> dict:
-    out = OUT / "ours"
-    t0 = time.perf_counter()
-    spine([str(folder / "*.warc.gz")], out, "--workers", "1")
-    wall = time.perf_counter() - t0
-    stats = json.loads((out / "stats.json").read_text())
-    extract = next(s for s in stats["stages"] if s["name"] == "extract")
-    return {"docs": stats["stages"][0]["docs_out"], "kept": stats["kept"], "wall_s": wall,
-            "stage_s": sum(s["wall_s"] for s in stats["stages"]), "extract_s_per_doc": extract["wall_s"] / extract["docs_in"]}
+def ours(folder: Path, cores: int) -> dict:
+    """The spine recipe on an embedded Ray with ``cores`` CPUs (bench/run_ours.py), under memwatch: wall time of
+    the whole process (interpreter start to exit), its phases, and the peak RSS of its process tree."""
+    out = OUT / ("ours" if cores == 1 else f"ours-{cores}")
+    shutil.rmtree(out, ignore_errors=True)
+    m = measure([sys.executable, str(ROOT / "bench/run_ours.py"), str(ROOT / "pipelines/spine.yaml"), str(folder / "*.warc.gz"),
+                 str(out), str(cores)], env={**os.environ, "PYTHONPATH": str(ROOT)})
+    r = json.loads(m["stdout"].strip().splitlines()[-1])
+    extract = next(s for s in r["stages"] if s["name"] == "extract")
+    ray_fixed = r["ray_init_s"] + r["shutdown_s"]
+    return {"docs": r["stages"][0]["docs_out"], "kept": r["kept"], "wall_s": m["wall_s"], "ray_start_s": r["ray_init_s"],
+            "ray_stop_s": r["shutdown_s"], "run_s": r["run_s"], "wall_without_ray_s": m["wall_s"] - ray_fixed,
+            "stage_s": sum(s["wall_s"] for s in r["stages"]), "extract_s_per_doc": extract["wall_s"] / extract["docs_in"],
+            "peak_tree_mb": m["peak_tree_mb"], "peak_proc_mb": m["peak_proc_mb"]}
 
 
-def datatrove(folder: Path) -> dict:
+def datatrove(folder: Path, cores: int) -> dict:
     from filters.langid import default_model_path
 
-    out = OUT / "datatrove"
+    out = OUT / ("datatrove" if cores == 1 else f"datatrove-{cores}")
     shutil.rmtree(out, ignore_errors=True)
-    proc = subprocess.run([str(ROOT / ".bench-venv/bin/python"), str(ROOT / "bench/peer_datatrove.py"), str(folder), str(out),
-                           default_model_path()], check=True, capture_output=True, text=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    m = measure([str(ROOT / ".bench-venv/bin/python"), str(ROOT / "bench/peer_datatrove.py"), str(folder), str(out),
+                 default_model_path(), str(cores)])
+    r = json.loads(m["stdout"].strip().splitlines()[-1])
+    return {"docs": r["docs"], "kept": r["kept"], "wall_s": m["wall_s"], "inner_wall_s": r["wall_s"],
+            "peak_tree_mb": m["peak_tree_mb"], "peak_proc_mb": m["peak_proc_mb"]}
+
+
+def _span(values: list[float], fmt: str = ".1f") -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:{fmt}}" if f"{lo:{fmt}}" == f"{hi:{fmt}}" else f"{lo:{fmt}}–{hi:{fmt}}"
+
+
+def side_by_side(folder: Path, n: int, cores_list: list[int], repeat: int) -> dict:
+    """Issue 20: ours and datatrove on the same WARCs in the same run, alternating (ours, datatrove, ours, ...) so a
+    busy machine weighs on both; docs/s per core end to end (whole process, Ray's start and stop included) and
+    without Ray's fixed cost, Ray's start/stop on their own, and the process tree's peak RSS at equal cores."""
+    runs: dict[int, dict[str, list[dict]]] = {}
+    for cores in cores_list:
+        for _ in range(repeat):
+            for name, fn in (("ours", ours), ("datatrove", datatrove)):
+                r = fn(folder, cores)
+                runs.setdefault(cores, {}).setdefault(name, []).append(r)
+                print(f"  {name} on {cores} core(s): {r['wall_s']:.1f} s, tree peak {r['peak_tree_mb']:.0f} MB", flush=True)
+    print(f"\n{'':<44}{'cores':>6}{'docs/s/core':>14}{'tree MB':>12}{'kept':>7}")
+    table = {}
+    for cores, by in runs.items():
+        o, d = by["ours"], by["datatrove"]
+        rate = {"ours": [r["docs"] / r["wall_s"] / cores for r in o],
+                "ours_no_ray": [r["docs"] / r["wall_without_ray_s"] / cores for r in o],
+                "datatrove": [r["docs"] / r["wall_s"] / cores for r in d]}
+        for label, key, rs in (("corpus, end to end (Ray start+stop included)", "ours", o),
+                               ("corpus, without Ray's start and stop", "ours_no_ray", o),
+                               ("datatrove 0.10.1, end to end", "datatrove", d)):
+            print(f"{label:<44}{cores:>6}{_span(rate[key]):>14}{_span([r['peak_tree_mb'] for r in rs], '.0f'):>12}{rs[0]['kept']:>7}")
+        # ratios pair each of our runs with the datatrove run next to it
+        e2e = [a / b for a, b in zip(rate["ours"], rate["datatrove"])]
+        no_ray = [a / b for a, b in zip(rate["ours_no_ray"], rate["datatrove"])]
+        mem = [a["peak_tree_mb"] / b["peak_tree_mb"] for a, b in zip(o, d)]
+        print(f"  {cores} core(s): corpus / datatrove docs/s per core {_span(e2e, '.2f')}x end to end, {_span(no_ray, '.2f')}x "
+              f"without Ray's fixed cost; Ray start {_span([r['ray_start_s'] for r in o])} s + stop "
+              f"{_span([r['ray_stop_s'] for r in o])} s; tree peak RSS corpus / datatrove {_span(mem, '.2f')}x")
+        table[cores] = {"runs": by, "ratio_e2e": e2e, "ratio_without_ray": no_ray, "ratio_tree_rss": mem}
+    if 1 in runs and 2 in runs:
+        for name in ("ours", "datatrove"):
+            one = max(r["docs"] / r["wall_s"] for r in runs[1][name])
+            two = max(r["docs"] / r["wall_s"] for r in runs[2][name])
+            print(f"  scaling {name}: 2 cores / 1 core = {two / one:.2f}x docs/s (best runs)")
+    return table
 
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     folder, pages, label = build_input()
     n = len(pages)
-    print(f"spine benchmark: {n:,} HTML pages from the {label}, {sum(len(b) for _, b in pages) / 1e6:.1f} MB, one core per tool\n")
+    cores_list = [int(c) for c in os.environ.get("BENCH_CORES", "1,2").split(",")]
+    repeat = int(os.environ.get("BENCH_REPEAT", "2"))
+    print(f"spine benchmark: {n:,} HTML pages from the {label}, {sum(len(b) for _, b in pages) / 1e6:.1f} MB, "
+          f"read → extract → language ID → format, on {', '.join(map(str, cores_list))} core(s), {repeat} alternating runs each\n")
     t_bare = bare_trafilatura(pages)
-    r_ours = ours(folder)
-    r_dt = datatrove(folder)
-    rows = [
-        ("bare trafilatura 2.3 (ceiling)", n / t_bare, None),
-        ("corpus: read→extract→langid→format, end to end", r_ours["docs"] / r_ours["wall_s"], r_ours["kept"]),
-        ("corpus: same, stage time only (no Ray start-up)", r_ours["docs"] / r_ours["stage_s"], r_ours["kept"]),
-        ("datatrove 0.10.1 (trafilatura 1.11), end to end", r_dt["docs"] / r_dt["wall_s"], r_dt["kept"]),
-    ]
-    print(f"{'':<52}{'docs/s/core':>12}{'kept':>8}")
-    for name, rate, kept in rows:
-        print(f"{name:<52}{rate:>12.1f}{'' if kept is None else kept:>8}")
-    e2e = rows[1][1]
-    print(f"\ncorpus / datatrove (end to end):       {e2e / rows[3][1]:.2f}x")
-    print(f"corpus / bare trafilatura (end to end): {e2e / rows[0][1]:.0%}")
-    print(f"corpus / bare trafilatura (stage time): {rows[2][1] / rows[0][1]:.0%}")
-    result = {"pages": n, "bare_trafilatura_s": t_bare, "ours": r_ours, "datatrove": r_dt}
+    print(f"  bare trafilatura 2.3 (+ <title>, our settings, in process, the ceiling): {n / t_bare:.1f} docs/s on one core", flush=True)
+    table = side_by_side(folder, n, cores_list, repeat)
+    one = table.get(1) or table[min(table)]
+    r_ours = min(one["runs"]["ours"], key=lambda r: r["wall_s"])
+    r_dt = min(one["runs"]["datatrove"], key=lambda r: r["wall_s"])
+    print(f"\ncorpus / bare trafilatura (end to end, best run):   {r_ours['docs'] / r_ours['wall_s'] / (n / t_bare):.0%}")
+    print(f"corpus / bare trafilatura (stage time only):        {r_ours['docs'] / r_ours['stage_s'] / (n / t_bare):.0%}")
+    result = {"pages": n, "bare_trafilatura_s": t_bare, "ours": r_ours, "datatrove": r_dt, "side_by_side": table}
     (OUT / "spine.json").write_text(json.dumps(result, indent=1))
+    if os.environ.get("BENCH_SPINE_ONLY") == "1":
+        return
     result["rules"] = rules(r_ours["extract_s_per_doc"])
     result["pack"] = pack_bench()
     from pack_gpu import main as run_pack_gpu
@@ -168,6 +219,8 @@ def main() -> None:
         result[name] = json.loads((OUT / f"{name}.json").read_text())
     print("\n== per-stage cost and Ray's fixed cost ==", flush=True)  # issue 20: ms/doc per stage, 1 and 2 workers
     subprocess.run([sys.executable, str(ROOT / "bench" / "perf_bench.py"), "--json", str(OUT / "perf.json")], check=True, cwd=ROOT)
+    print("\n== Ray's start, stop and memory: lean embedded start against Ray's usual helpers ==", flush=True)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "ray_overhead.py"), "--json", str(OUT / "ray_overhead.json")], check=True, cwd=ROOT)
     print("\n== human review ==", flush=True)  # issue 15: drop precision per reason from the shipped labels, report time
     subprocess.run([sys.executable, str(ROOT / "bench" / "review_bench.py")], check=True, cwd=ROOT)
     print("\n== decontamination ==", flush=True)  # issue 17: recall per planted kind, precision on clean pages, cost
