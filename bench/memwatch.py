@@ -1,5 +1,10 @@
 """Run a command and sample the resident memory of its whole process tree (Ray's raylet and workers are
-descendants of the driver), so peak memory is measured the same way for us and for a peer tool."""
+descendants of the driver), so peak memory is measured the same way for us and for a peer tool.
+
+Two sums: RSS, which counts a page shared by several processes (the Python interpreter, numpy, Ray's 40 MB
+_raylet.so mapped by every Ray process, the object store) once per process, an upper bound that penalises a tree
+of many processes; and PSS (proportional set size, /proc/PID/smaps_rollup), which splits each shared page among
+the processes that map it, so the tree's PSS is what it really holds in memory."""
 
 from __future__ import annotations
 
@@ -7,6 +12,37 @@ import os
 import subprocess
 import threading
 import time
+
+
+def _tree_pids(root: int) -> list[int]:
+    """``root`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat") as fh:
+                children.setdefault(int(fh.read().rsplit(")", 1)[1].split()[1]), []).append(int(name))
+        except (OSError, IndexError, ValueError):
+            continue
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo += children.get(pid, [])
+    return out
+
+
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes (0 if the process is gone or the kernel has no smaps_rollup)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            for line in fh:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _tree_rss(root: int) -> list[int]:
@@ -33,11 +69,11 @@ def _tree_rss(root: int) -> list[int]:
 
 
 def measure(cmd: list[str], env: dict | None = None, interval: float = 0.2) -> dict:
-    """Returns wall seconds, stdout, peak RSS of the largest single process and of the tree (MB). The tree
-    figure counts shared pages (Ray's object store) once per process that maps them: an upper bound."""
+    """Returns wall seconds, stdout, peak RSS of the largest single process and of the tree, and the tree's peak
+    PSS (MB). The RSS figure counts shared pages once per process that maps them: an upper bound."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = {"proc": 0, "tree": 0}
+    peak = {"proc": 0, "tree": 0, "pss": 0}
     done = threading.Event()
 
     def sample() -> None:
@@ -45,6 +81,7 @@ def measure(cmd: list[str], env: dict | None = None, interval: float = 0.2) -> d
             sizes = _tree_rss(proc.pid)
             peak["proc"] = max(peak["proc"], max(sizes, default=0))
             peak["tree"] = max(peak["tree"], sum(sizes))
+            peak["pss"] = max(peak["pss"], sum(_pss(pid) for pid in _tree_pids(proc.pid)))
             time.sleep(interval)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -55,4 +92,4 @@ def measure(cmd: list[str], env: dict | None = None, interval: float = 0.2) -> d
     if proc.returncode:
         raise RuntimeError(f"{cmd[:3]} failed ({proc.returncode}): {err[-3000:]}")
     return {"wall_s": time.perf_counter() - t0, "stdout": out, "stderr": err,
-            "peak_proc_mb": peak["proc"] / 2**20, "peak_tree_mb": peak["tree"] / 2**20}
+            "peak_proc_mb": peak["proc"] / 2**20, "peak_tree_mb": peak["tree"] / 2**20, "peak_tree_pss_mb": peak["pss"] / 2**20}

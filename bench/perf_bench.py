@@ -5,7 +5,8 @@
 
 For each worker count the run happens in a fresh child process (as `corpus run` would), timed in phases:
 interpreter + imports, Ray start-up (``ray_exec.init``), ``pipeline.run`` (actor creation, shards, global
-stages, commit) and Ray shutdown; the parent adds the process's own wall time. Stage time is the sum of the
+stages, commit) and Ray shutdown; the parent adds the process's own wall time and samples the peak RSS of the
+child's whole process tree (driver, Ray's daemons, workers; bench/memwatch.py). Stage time is the sum of the
 stages' ``wall_s`` in the summary (per-document stages summed over shards, so with two workers it can exceed
 the run's wall time); the fixed cost of a run is its wall time minus ``pipeline.run``'s, plus whatever
 ``pipeline.run`` spends outside stages. Default input: the shared crawl's two WARC segments.
@@ -21,12 +22,14 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from memwatch import measure  # noqa: E402
 CRAWL = ROOT.parent / "shared" / "data" / "crawl" / "segment-*.warc.gz"
 
 
@@ -93,24 +96,26 @@ def main() -> dict:
     for w in (int(x) for x in args.workers.split(",")):
         out = Path(args.out) / f"w{w}"
         shutil.rmtree(out, ignore_errors=True)
-        t = time.perf_counter()
-        proc = subprocess.run([sys.executable, __file__, "--child", args.recipe, args.input, str(out), str(w)],
-                              capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
-        wall = time.perf_counter() - t
-        if proc.returncode != 0:
-            sys.exit(f"run with {w} workers failed: {proc.stderr.strip().splitlines()[-1:]}")
-        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        try:
+            m = measure([sys.executable, __file__, "--child", args.recipe, args.input, str(out), str(w)],
+                        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        except RuntimeError as exc:
+            sys.exit(f"run with {w} workers failed: {str(exc).strip().splitlines()[-1:]}")
+        wall = m["wall_s"]
+        r = json.loads(m["stdout"].strip().splitlines()[-1])
         rows = stage_table(r["stages"], r["global"])
         stage_s = sum(x["wall_s"] for x in rows)
         n = r["input_records"]
         fixed = wall - r["run_s"]
-        r.update(workers=w, wall_s=wall, stage_s=stage_s, fixed_s=fixed, rows=rows)
+        r.update(workers=w, wall_s=wall, stage_s=stage_s, fixed_s=fixed, rows=rows, peak_tree_mb=m["peak_tree_mb"],
+                 peak_tree_pss_mb=m["peak_tree_pss_mb"], peak_proc_mb=m["peak_proc_mb"])
         results[w] = r
         print(f"\n{w} worker(s): {n:,} input records, {r['kept']:,} kept; wall {wall:.1f} s = interpreter+imports "
               f"{r['import_s']:.1f} + Ray start {r['ray_init_s']:.1f} + pipeline.run {r['run_s']:.1f} + Ray stop "
               f"{r['shutdown_s']:.1f} + process exit {wall - r['import_s'] - r['ray_init_s'] - r['run_s'] - r['shutdown_s']:.1f}")
         print(f"  stage time {stage_s:.1f} s (summed over shards); docs/s end to end {n / wall:.1f}, "
-              f"on stage time {n / max(stage_s, 1e-9):.1f}")
+              f"on stage time {n / max(stage_s, 1e-9):.1f}; process tree peak RSS {m['peak_tree_mb']:.0f} MB, "
+              f"PSS {m['peak_tree_pss_mb']:.0f} MB (largest process {m['peak_proc_mb']:.0f} MB)")
         print_stages(rows)
     if len(results) > 1:
         base = min(results)

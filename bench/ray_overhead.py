@@ -4,7 +4,7 @@
 
 Each measurement is a fresh child process that imports ray_exec, starts the embedded Ray (``ray_exec.init``),
 creates one actor and runs one task on it, runs a zero-CPU task, samples the resident memory of the whole
-process tree (driver, GCS, raylet, agents, workers: bench/memwatch.py's way), and shuts Ray down. The two
+process tree (driver, GCS, raylet, agents, workers: RSS and PSS, as bench/memwatch.py does), and shuts Ray down. The two
 configurations alternate (full, lean, full, lean, ...) so a busy machine weighs on both alike; the table
 shows each figure's range. CORPUS_RAY_FULL=1 is the switch that brings Ray's usual helper processes back.
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from memwatch import _tree_rss  # noqa: E402
+from memwatch import _pss, _tree_pids, _tree_rss  # noqa: E402
 
 
 def child(cpus: int) -> None:
@@ -46,11 +46,12 @@ def child(cpus: int) -> None:
     t3 = time.perf_counter()
     time.sleep(2.0)  # let idle workers, if any are prestarted, come up before the sample
     sizes = _tree_rss(os.getpid())
+    pss = sum(_pss(pid) for pid in _tree_pids(os.getpid()))
     t4 = time.perf_counter()
     ray_exec.shutdown()
     t5 = time.perf_counter()
     print(json.dumps({"import_s": t1 - t0, "init_s": t2 - t1, "first_actor_s": t3 - t2, "shutdown_s": t5 - t4,
-                      "tree_mb": sum(sizes) / 2**20, "processes": len(sizes)}))
+                      "tree_mb": sum(sizes) / 2**20, "tree_pss_mb": pss / 2**20, "processes": len(sizes)}))
 
 
 def main() -> dict:
@@ -73,15 +74,15 @@ def main() -> dict:
                 if proc.returncode:
                     sys.exit(f"{mode} with {cpus} CPU(s) failed: {proc.stderr.strip()[-2000:]}")
                 results.setdefault(f"{mode} cpus={cpus}", []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
-    keys = ("init_s", "first_actor_s", "shutdown_s", "tree_mb", "processes")
-    print(f"{'':<16}" + "".join(f"{k:>18}" for k in keys))
+    keys = ("init_s", "first_actor_s", "shutdown_s", "tree_mb", "tree_pss_mb", "processes")
+    print(f"{'':<16}" + "".join(f"{k:>15}" for k in keys))
     for name, runs in results.items():
         cells = []
         for k in keys:
             lo, hi = min(r[k] for r in runs), max(r[k] for r in runs)
-            cells.append(f"{lo:.0f}" + (f"–{hi:.0f}" if round(hi) != round(lo) else "") if k in ("tree_mb", "processes")
+            cells.append(f"{lo:.0f}" + (f"–{hi:.0f}" if round(hi) != round(lo) else "") if k in ("tree_mb", "tree_pss_mb", "processes")
                          else f"{lo:.2f}–{hi:.2f}")
-        print(f"{name:<16}" + "".join(f"{c:>18}" for c in cells))
+        print(f"{name:<16}" + "".join(f"{c:>15}" for c in cells))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
     return results

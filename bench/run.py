@@ -101,20 +101,21 @@ def spine(inputs: list[str], out: Path, *extra: str) -> None:
                     "--output", str(out), *extra], check=True, capture_output=True, text=True)
 
 
-def ours(folder: Path, cores: int) -> dict:
+def ours(folder: Path, cores: int, code: Path = ROOT) -> dict:
     """The spine recipe on an embedded Ray with ``cores`` CPUs (bench/run_ours.py), under memwatch: wall time of
-    the whole process (interpreter start to exit), its phases, and the peak RSS of its process tree."""
-    out = OUT / ("ours" if cores == 1 else f"ours-{cores}")
+    the whole process (interpreter start to exit), its phases, and the peak RSS of its process tree. ``code``: the
+    checkout whose ``corpus`` package runs (another one for a before/after comparison, BENCH_BASELINE)."""
+    out = OUT / (("ours" if cores == 1 else f"ours-{cores}") + ("" if code == ROOT else "-baseline"))
     shutil.rmtree(out, ignore_errors=True)
-    m = measure([sys.executable, str(ROOT / "bench/run_ours.py"), str(ROOT / "pipelines/spine.yaml"), str(folder / "*.warc.gz"),
-                 str(out), str(cores)], env={**os.environ, "PYTHONPATH": str(ROOT)})
+    m = measure([sys.executable, str(ROOT / "bench/run_ours.py"), str(code / "pipelines/spine.yaml"), str(folder / "*.warc.gz"),
+                 str(out), str(cores)], env={**os.environ, "PYTHONPATH": str(code)})
     r = json.loads(m["stdout"].strip().splitlines()[-1])
     extract = next(s for s in r["stages"] if s["name"] == "extract")
     ray_fixed = r["ray_init_s"] + r["shutdown_s"]
     return {"docs": r["stages"][0]["docs_out"], "kept": r["kept"], "wall_s": m["wall_s"], "ray_start_s": r["ray_init_s"],
             "ray_stop_s": r["shutdown_s"], "run_s": r["run_s"], "wall_without_ray_s": m["wall_s"] - ray_fixed,
             "stage_s": sum(s["wall_s"] for s in r["stages"]), "extract_s_per_doc": extract["wall_s"] / extract["docs_in"],
-            "peak_tree_mb": m["peak_tree_mb"], "peak_proc_mb": m["peak_proc_mb"]}
+            "peak_tree_mb": m["peak_tree_mb"], "peak_tree_pss_mb": m["peak_tree_pss_mb"], "peak_proc_mb": m["peak_proc_mb"]}
 
 
 def datatrove(folder: Path, cores: int) -> dict:
@@ -126,7 +127,7 @@ def datatrove(folder: Path, cores: int) -> dict:
                  default_model_path(), str(cores)])
     r = json.loads(m["stdout"].strip().splitlines()[-1])
     return {"docs": r["docs"], "kept": r["kept"], "wall_s": m["wall_s"], "inner_wall_s": r["wall_s"],
-            "peak_tree_mb": m["peak_tree_mb"], "peak_proc_mb": m["peak_proc_mb"]}
+            "peak_tree_mb": m["peak_tree_mb"], "peak_tree_pss_mb": m["peak_tree_pss_mb"], "peak_proc_mb": m["peak_proc_mb"]}
 
 
 def _span(values: list[float], fmt: str = ".1f") -> str:
@@ -139,31 +140,50 @@ def side_by_side(folder: Path, n: int, cores_list: list[int], repeat: int) -> di
     busy machine weighs on both; docs/s per core end to end (whole process, Ray's start and stop included) and
     without Ray's fixed cost, Ray's start/stop on their own, and the process tree's peak RSS at equal cores."""
     runs: dict[int, dict[str, list[dict]]] = {}
+    tools = [("ours", ours), ("datatrove", datatrove)]
+    baseline = os.environ.get("BENCH_BASELINE")  # an older checkout (e.g. `git archive REV | tar -x -C DIR`, models linked)
+    if baseline:
+        tools.insert(1, ("baseline", lambda folder, cores: ours(folder, cores, Path(baseline).resolve())))
     for cores in cores_list:
         for _ in range(repeat):
-            for name, fn in (("ours", ours), ("datatrove", datatrove)):
+            for name, fn in tools:
                 r = fn(folder, cores)
                 runs.setdefault(cores, {}).setdefault(name, []).append(r)
-                print(f"  {name} on {cores} core(s): {r['wall_s']:.1f} s, tree peak {r['peak_tree_mb']:.0f} MB", flush=True)
-    print(f"\n{'':<44}{'cores':>6}{'docs/s/core':>14}{'tree MB':>12}{'kept':>7}")
+                print(f"  {name} on {cores} core(s): {r['wall_s']:.1f} s, tree peak RSS {r['peak_tree_mb']:.0f} MB, "
+                      f"PSS {r['peak_tree_pss_mb']:.0f} MB", flush=True)
+    print(f"\n{'':<44}{'cores':>6}{'docs/s/core':>14}{'tree RSS MB':>13}{'tree PSS MB':>13}{'kept':>7}")
     table = {}
     for cores, by in runs.items():
         o, d = by["ours"], by["datatrove"]
         rate = {"ours": [r["docs"] / r["wall_s"] / cores for r in o],
                 "ours_no_ray": [r["docs"] / r["wall_without_ray_s"] / cores for r in o],
                 "datatrove": [r["docs"] / r["wall_s"] / cores for r in d]}
-        for label, key, rs in (("corpus, end to end (Ray start+stop included)", "ours", o),
-                               ("corpus, without Ray's start and stop", "ours_no_ray", o),
-                               ("datatrove 0.10.1, end to end", "datatrove", d)):
-            print(f"{label:<44}{cores:>6}{_span(rate[key]):>14}{_span([r['peak_tree_mb'] for r in rs], '.0f'):>12}{rs[0]['kept']:>7}")
+        rows = [("corpus, end to end (Ray start+stop included)", "ours", o),
+                ("corpus, without Ray's start and stop", "ours_no_ray", o),
+                ("datatrove 0.10.1, end to end", "datatrove", d)]
+        if "baseline" in by:
+            b = by["baseline"]
+            rate["baseline"] = [r["docs"] / r["wall_s"] / cores for r in b]
+            rate["baseline_no_ray"] = [r["docs"] / r["wall_without_ray_s"] / cores for r in b]
+            rows[2:2] = [("baseline corpus, end to end", "baseline", b), ("baseline corpus, without Ray's start/stop", "baseline_no_ray", b)]
+        for label, key, rs in rows:
+            print(f"{label:<44}{cores:>6}{_span(rate[key]):>14}{_span([r['peak_tree_mb'] for r in rs], '.0f'):>13}"
+                  f"{_span([r['peak_tree_pss_mb'] for r in rs], '.0f'):>13}{rs[0]['kept']:>7}")
         # ratios pair each of our runs with the datatrove run next to it
         e2e = [a / b for a, b in zip(rate["ours"], rate["datatrove"])]
         no_ray = [a / b for a, b in zip(rate["ours_no_ray"], rate["datatrove"])]
         mem = [a["peak_tree_mb"] / b["peak_tree_mb"] for a, b in zip(o, d)]
+        pss = [a["peak_tree_pss_mb"] / b["peak_tree_pss_mb"] for a, b in zip(o, d)]
         print(f"  {cores} core(s): corpus / datatrove docs/s per core {_span(e2e, '.2f')}x end to end, {_span(no_ray, '.2f')}x "
               f"without Ray's fixed cost; Ray start {_span([r['ray_start_s'] for r in o])} s + stop "
-              f"{_span([r['ray_stop_s'] for r in o])} s; tree peak RSS corpus / datatrove {_span(mem, '.2f')}x")
-        table[cores] = {"runs": by, "ratio_e2e": e2e, "ratio_without_ray": no_ray, "ratio_tree_rss": mem}
+              f"{_span([r['ray_stop_s'] for r in o])} s; tree peak corpus / datatrove {_span(mem, '.2f')}x RSS, {_span(pss, '.2f')}x PSS")
+        if "baseline" in by:
+            b = by["baseline"]
+            print(f"  {cores} core(s), baseline: corpus / datatrove {_span([x / y for x, y in zip(rate['baseline'], rate['datatrove'])], '.2f')}x "
+                  f"end to end; Ray start {_span([r['ray_start_s'] for r in b])} s + stop {_span([r['ray_stop_s'] for r in b])} s; "
+                  f"tree peak / datatrove {_span([x['peak_tree_mb'] / y['peak_tree_mb'] for x, y in zip(b, d)], '.2f')}x RSS, "
+                  f"{_span([x['peak_tree_pss_mb'] / y['peak_tree_pss_mb'] for x, y in zip(b, d)], '.2f')}x PSS")
+        table[cores] = {"runs": by, "ratio_e2e": e2e, "ratio_without_ray": no_ray, "ratio_tree_rss": mem, "ratio_tree_pss": pss}
     if 1 in runs and 2 in runs:
         for name in ("ours", "datatrove"):
             one = max(r["docs"] / r["wall_s"] for r in runs[1][name])

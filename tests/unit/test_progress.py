@@ -3,7 +3,7 @@
 import io
 import re
 
-from corpus.progress import Progress
+from corpus.progress import CountProgress, Progress, TaskProgress
 
 
 class Log(io.StringIO):
@@ -42,3 +42,29 @@ def test_plain_lines_at_the_interval_without_a_terminal():
     q.commit("a", shard_stats(10, 10, 5, 5))
     q.close()
     assert quiet.getvalue() == ""
+
+
+def test_task_progress_names_the_running_phase_and_counts_tasks():
+    log = Log()
+    p = TaskProgress("dedup plan", stream=log, interval=0)
+    p.submitted("map_fingerprints", 4)
+    p.submitted("group_keys", 8)
+    p.finished({"map_fingerprints": 4, "group_keys": 3})
+    line = log.getvalue().splitlines()[-1]
+    assert line.startswith("dedup plan: phase 2 (group_keys 3/8) · tasks 7/12 (")
+    p.finished({"group_keys": 8})
+    p.close()
+    assert "phase 2 (group_keys 8/8) · tasks 12/12" in log.getvalue().splitlines()[-1]
+
+
+def test_count_progress_sums_figures_and_weighs_the_eta_by_size():
+    log = Log()
+    p = CountProgress("pack", {"a": 3000, "b": 1000}, stream=log, interval=3600)
+    p.commit("a", {"docs": 120, "tokens": 50_000, "device": "cpu", "empty": False})  # text and flags are not summed
+    assert log.getvalue() == ""  # a log gets a line per interval, not per shard
+    line = p.line()
+    assert line.startswith("pack: shards 1/2 · 120 docs (") and "50,000 tokens (" in line and "device" not in line
+    assert re.search(r"ETA \dm\d\ds", line)  # 3/4 of the bytes done
+    p.commit("b", {"docs": 30, "tokens": 9_000})
+    p.close()
+    assert "shards 2/2 · 150 docs" in log.getvalue() and "ETA 0m00s" in log.getvalue()
