@@ -221,10 +221,14 @@ def _review(r: dict) -> str:
     if not s:
         return ('<p class="na">no labels yet: <code>corpus review DIR</code> opens a labelling page; its labels '
                 '(DIR/review/labels.parquet) measure every filter\'s precision here</p>')
+    from corpus.review.metrics import set_apart
+
+    apart = set_apart(s)
     head = (f"<p>{s['documents']:,} documents labelled ({s['good']:,} good, {s['bad']:,} bad, {s['skip']:,} skipped)"
-            + (f"; {s['not_in_run']:,} labels are for documents not in this run" if s["not_in_run"] else "") + ". "
-            "Drop precision is the share of a reason's labelled drops that are bad; the interval is Wilson's 95%; good "
-            "documents lost = dropped × (1 − precision).</p>")
+            + (f"; {_e(apart)}" if apart else "") + ". "
+            "Drop precision is the share of a reason's labelled drops that are bad (for a dedup reason: that are true "
+            "duplicates); the interval is Wilson's 95%; good documents lost = dropped × (1 − precision).</p>"
+            + (f"<p class='meta'>{_e(s['rule'])}</p>" if s.get("rule") else ""))
     rows = [[p["stage"], p["reason"], p["lang"], "–" if p["dropped"] is None else p["dropped"], p["labelled"], p["bad"], _pct(p["precision"]),
              "–" if p["low"] is None else f"{_pct(p['low'])}–{_pct(p['high'])}", "–" if p["good_lost"] is None else f"{p['good_lost']:.0f}"]
             for p in s["precision"]]

@@ -30,6 +30,13 @@ SCRIPT = r"""
   var FIRST = params.get('doc') || '';  // ?doc=ID opens that document first (a link from a note or the report)
   var CLIENT = Array.from(crypto.getRandomValues(new Uint8Array(8)), function (b) { return b.toString(16).padStart(2, '0'); }).join('');
   var current = null, stratum = '', busy = false, tags = [];
+  // what a label answers depends on why the document was dropped (corpus.review.store.QUESTIONS)
+  var QUESTIONS = {
+    quality: 'Is this usable pretraining text? g = good, b = bad.',
+    duplicate: 'Is this a duplicate of the kept document shown below? b = yes, a duplicate (the drop is right); ' +
+               'g = no, a different document (the drop lost it). Judge duplication, not the quality of the text.',
+    leak: 'Does this page quote the benchmark item marked in it? b = yes (the drop is right); g = no. Judge the quote, not the text.'
+  };
   var $ = function (id) { return document.getElementById(id); };
   function el(tag, text, cls) { var e = document.createElement(tag); if (text !== undefined && text !== null) { e.textContent = String(text); } if (cls) { e.className = cls; } return e; }
   function clear(e) { while (e.firstChild) { e.removeChild(e.firstChild); } return e; }
@@ -63,6 +70,8 @@ SCRIPT = r"""
     var fate = d.reason ? el('span', 'dropped by ' + d.stage + ': ' + d.reason, 'why') : el('span', 'kept', 'keptfate');
     m.appendChild(fate);
     m.appendChild(el('span', ' \u00b7 lang ' + (d.lang || '?') + ' \u00b7 ' + d.chars + ' characters \u00b7 sample ' + stratum));
+    var q = clear($('question')); q.dataset.question = d.question;
+    q.textContent = QUESTIONS[d.question] || QUESTIONS.quality;
     var t = clear($('doctitle')); t.appendChild(el('b', d.title || '(no title)'));
     var u = clear($('docurl')); u.appendChild(safeLink(d.url));
     var box = clear($('doctext'));
@@ -124,6 +133,14 @@ SCRIPT = r"""
       d.dataset.lang = r.lang; d.dataset.bad = r.bad; d.dataset.labelled = r.labelled; k.appendChild(d);
     });
     if (s.good_lost_total !== null) { k.appendChild(el('div', 'estimated good documents lost to labelled reasons: ' + s.good_lost_total.toFixed(0))); }
+    var a = clear($('apart')), parts = [];
+    if (s.stale) { parts.push(s.stale + ' stale (the document\u2019s text changed since it was labelled)'); }
+    if (s.other_question) { parts.push(s.other_question + ' answering another question than this run asks of the document'); }
+    if (parts.length) { parts[parts.length - 1] += ' (offered again first)'; }
+    if (s.not_in_run) { parts.push(s.not_in_run + ' for documents not in this run'); }
+    a.dataset.stale = s.stale; a.dataset.otherQuestion = s.other_question;
+    if (parts.length) { a.textContent = 'Not counted: documents with labels ' + parts.join('; ') + '.'; }
+    $('rule').textContent = s.rule || '';
     var sel = $('wcol');
     if (!sel.options.length) { s.signals.forEach(function (c) { var o = el('option', c); o.value = c; sel.appendChild(o); }); }
   }
@@ -195,9 +212,12 @@ BODY = """
  <div class="card"><button id="btn-good"><kbd>g</kbd> good</button><button id="btn-bad"><kbd>b</kbd> bad</button>
   <button id="btn-skip"><kbd>s</kbd> skip</button><div id="tags" class="tags"></div>
   <input id="note" placeholder="note (n to write, Enter to leave)" maxlength="2000"><div id="status"></div>
+  <div id="question" class="why"></div>
   <div class="meta">good = a reader gets coherent information from it (usable pretraining text); bad = it should not be in
-  the corpus. <kbd>m</kbd> draws more documents per stratum.</div></div>
- <div class="card"><h3>Drop precision (share of labelled drops that are bad)</h3><div id="precision"></div>
+  the corpus. A dedup drop asks instead whether it duplicates the kept document (bad = a duplicate).
+  <kbd>m</kbd> draws more documents per stratum.</div></div>
+ <div class="card"><h3>Drop precision (share of labelled drops that are bad)</h3>
+  <div id="rule" class="meta"></div><div id="apart" class="meta"></div><div id="precision"></div>
   <h3>Kept documents</h3><div id="falsekeep"></div></div>
  <div class="card"><h3>What if a threshold moved</h3><select id="wcol"></select>
   <select id="wlang"><option value="">all languages</option><option value="zh">zh</option><option value="en">en</option></select>

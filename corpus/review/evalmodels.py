@@ -7,7 +7,8 @@ check. What each model is asked to flag, on the labels:
   (a curator's "bad" covers broken text, boilerplate and ads, which is what both were trained to find);
 - porn and toxicity flag a document at or above the cut: right when the curator tagged it porn / toxic.
 Texts come from the run folder that holds the labelled documents (by id); a document the folder does not hold
-is counted and left out. Precision/recall are those of flagging, as on the model cards.
+is counted and left out. Only text-quality labels of the text the folder holds count (metrics.quality_labels):
+"bad" on a dedup drop means "a duplicate", not "bad text", and a label on a text since re-extracted is stale. Precision/recall are those of flagging, as on the model cards.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 
 from corpus.errors import UserError
-from corpus.review import store
+from corpus.review import metrics, store
+from corpus.review.rundocs import RunView
 
 MODELS = {  # name: (model file, card file, card key, bad_label, human truth)
     "fluency": ("quality-fluency.bin", "quality.json", "fluency", 0, "bad"),
@@ -49,12 +51,13 @@ def evaluate(labels_path: str, run_dir: str | None = None, cut: float = 0.5) -> 
         raise UserError(f"{path}: no such labels file; give DIR/review/labels.parquet written by `corpus review DIR`")
     if path.is_dir():
         path = store.path_of(path)
-    rows = [r for r in store.latest(store.read(path)).values() if r["label"] in ("good", "bad")]
-    if not rows:
+    labels = store.read(path)
+    if not any(x in ("good", "bad") for x in labels.column("label").to_pylist()):
         raise UserError(f"{path}: no good/bad labels to evaluate on (label some with `corpus review DIR`)")
     run = Path(run_dir) if run_dir else (path.parent.parent if path.name == "labels.parquet" else path)
     if not (run / "manifest.json").is_file():
         raise UserError(f"{run}: not a run folder; give --run DIR, the `corpus run` output that holds the labelled documents")
+    rows = [r for r in metrics.quality_labels(labels, RunView(run)).values() if r["label"] in ("good", "bad")]
     texts = _texts(run, [r["doc_id"] for r in rows])
     rows = [r for r in rows if r["doc_id"] in texts]
     if not rows:

@@ -9,9 +9,20 @@
   the labelled ones among them were judged.
 
 Labels carry across runs by document id (ids are content-derived): when a run is given, each label is counted
-under the fate its document has in *that* run, so a re-run with a new threshold reuses every judgement.
-Labels of documents the run does not hold are counted apart and left out. The latest label per document wins;
-``skip`` is counted but never enters a rate.
+under the fate its document has in *that* run, so a re-run with a new threshold reuses every judgement, with two
+limits, because a label answers one question about one text:
+- *The question.* A drop by ``dedup`` is right when the document duplicates the kept one, whatever its text is
+  worth; a text-quality label (good or bad text, given to a kept document or a document dropped for any other
+  reason) says nothing about that, and a duplicate label ("yes, a duplicate") says nothing about the text. So a
+  document dropped by dedup in this run counts only a label given under a dedup drop, and a kept document or a
+  text-quality drop counts only a text-quality label (store.QUESTIONS: decontaminate, "does it quote a benchmark
+  item", is apart likewise). A quality label transfers to every text-quality reason and to the kept controls.
+- *The text.* A label whose recorded text hash differs from the text the document has in this run (a new
+  extraction, a changed line filter) judged a text that no longer exists: it is stale, not counted.
+Per document the latest label that answers this run's question about this text wins (older rows without a hash
+are taken as judging the current text). A document whose labels are all stale or answer the other question is
+counted apart and offered again by the review page. Labels of documents the run does not hold are counted apart
+and left out. ``skip`` is counted but never enters a rate.
 """
 
 from __future__ import annotations
@@ -42,24 +53,52 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
     return (0.0 if k == 0 else max(0.0, mid - half)), (1.0 if k == n else min(1.0, mid + half))  # exact ends, no rounding
 
 
-def _judged(labels: pa.Table, view: RunView | None) -> tuple[list[dict], int]:
-    """The latest label per document with the fate that counts (this run's, else the label's own), and how
-    many labelled documents the run does not hold."""
-    rows, missing = [], 0
-    latest = store.latest(labels)
-    fates = {}
-    if view is not None and latest:
-        t = view.fates(list(latest))
-        fates = {r["id"]: r for r in t.to_pylist()}
-    for doc_id, r in latest.items():
-        if view is not None:
-            f = fates.get(doc_id)
-            if f is None:
-                missing += 1
-                continue
-            r = dict(r, stage=f["drop_stage"], reason=f["drop_reason"], lang=f["lang"])
-        rows.append(r)
-    return rows, missing
+def judge(labels: pa.Table, view: RunView | None) -> dict:
+    """The label that counts per document, with the fate it counts under (this run's, else the label's own).
+
+    Returns ``rows`` (label rows, stage/reason/lang replaced by this run's), ``missing`` (labelled documents the run
+    does not hold), ``stale`` and ``other_question`` ({doc_id: this run's fate}: labelled, but no label answers
+    this run's question about this text; the page offers them again)."""
+    by_doc: dict[str, list[dict]] = {}
+    for r in labels.to_pylist():  # append order: the last applicable row wins
+        by_doc.setdefault(r["doc_id"], []).append(r)
+    out: dict = {"rows": [], "missing": 0, "stale": {}, "other_question": {}}
+    if view is None:
+        out["rows"] = [rs[-1] for rs in by_doc.values()]
+        return out
+    fates = {r["id"]: r for r in view.fates(list(by_doc)).to_pylist()} if by_doc else {}
+    hashes = view.text_hashes(list(fates))
+    for doc_id, rs in by_doc.items():
+        f = fates.get(doc_id)
+        if f is None:
+            out["missing"] += 1
+            continue
+        fate = {"stage": f["drop_stage"], "reason": f["drop_reason"], "lang": f["lang"]}
+        q = store.question_of(fate["stage"], fate["reason"])
+        asked = [r for r in rs if r["question"] == q]
+        fresh = [r for r in asked if r["text_hash"] is None or r["text_hash"] == hashes.get(doc_id)]
+        if fresh:
+            out["rows"].append(dict(fresh[-1], **fate))
+        else:
+            out["stale" if asked else "other_question"][doc_id] = fate
+    return out
+
+
+def quality_labels(labels: pa.Table, view: RunView) -> dict[str, dict]:
+    """doc_id -> the latest text-quality label that judged the text the document has in ``view``, whatever its
+    fate there: what a threshold on a text signal, or a text classifier, is measured (or trained) against.
+    Duplicate and leak labels, and stale ones, are left out; so are documents the run does not hold."""
+    rows: dict[str, list[dict]] = {}
+    for r in labels.to_pylist():
+        if r["question"] == store.QUALITY and view.has(r["doc_id"]):
+            rows.setdefault(r["doc_id"], []).append(r)
+    hashes = view.text_hashes(list(rows))
+    out = {}
+    for doc_id, rs in rows.items():
+        fresh = [r for r in rs if r["text_hash"] is None or r["text_hash"] == hashes.get(doc_id)]
+        if fresh:
+            out[doc_id] = fresh[-1]
+    return out
 
 
 def _dropped_counts(view: RunView | None) -> dict[tuple[str, str, str], int]:
@@ -91,7 +130,8 @@ def _row(stage, reason, lang, good, bad, skip, tags, dropped) -> dict:
 def summarize(labels: pa.Table, view: RunView | None = None) -> dict:
     """Every number the page, `corpus stats` and the report show. Without a run, the labels' own stage and
     reason are used (a labels file read on its own, as the bench does)."""
-    judged, missing = _judged(labels, view)
+    j = judge(labels, view)
+    judged, missing = j["rows"], j["missing"]
     dropped = _dropped_counts(view)
     cells: dict[tuple[str, str, str], list] = {}
     kept: dict[str, list] = {}
@@ -119,13 +159,14 @@ def summarize(labels: pa.Table, view: RunView | None = None) -> dict:
     lost = [p["good_lost"] for p in precision if p["lang"] == "*" and p["good_lost"] is not None]
     counts = Counter(r["label"] for r in judged)
     return {"labels": len(labels), "documents": len(judged), "good": counts["good"], "bad": counts["bad"], "skip": counts["skip"],
-            "not_in_run": missing, "precision": precision, "false_keep": false_keep,
+            "not_in_run": missing, "stale": len(j["stale"]), "other_question": len(j["other_question"]), "rule": RULE,
+            "precision": precision, "false_keep": false_keep,
             "good_lost_total": sum(lost) if lost else None}
 
 
 def whatif(view: RunView, labels: pa.Table, column: str, lang: str | None = None, points: int = 24) -> dict:
     """As a threshold on ``column`` moves over the run's values: documents at or above it (all, and labelled
-    good / bad among them). Below = total - above. The recipe's thresholds and which side each keeps come along."""
+    good / bad among them: text-quality labels of the text the run holds, quality_labels). Below = total - above. The recipe's thresholds and which side each keeps come along."""
     spec = next((s for s in view.signals if s.column == column), None)
     if spec is None:
         return {}
@@ -146,7 +187,7 @@ def whatif(view: RunView, labels: pa.Table, column: str, lang: str | None = None
     v, ids = v[ok], [i for i, good in zip(ids, ok) if good]
     if not len(v):
         return {}
-    latest = {k: r["label"] for k, r in store.latest(labels).items()}
+    latest = {k: r["label"] for k, r in quality_labels(labels, view).items()}
     lab = np.array([latest.get(i, "") for i in ids])
     good, bad = v[lab == "good"], v[lab == "bad"]
     grid = np.unique(np.quantile(v, np.linspace(0, 1, points)))
@@ -159,6 +200,26 @@ def whatif(view: RunView, labels: pa.Table, column: str, lang: str | None = None
             "curve": [{"t": float(t), "all": above(s_all, t), "good": above(s_good, t), "bad": above(s_bad, t)} for t in grid]}
 
 
+RULE = ("A label counts where it answers the question: a dedup drop is right when the document duplicates the kept "
+        "one, so only labels given to dedup drops (is it a duplicate?) count for dedup reasons; a text-quality label "
+        "(usable text or not, given to a kept document or any other drop) counts for every other reason and the kept "
+        "controls. A label given to a text the document no longer has (changed extraction or line filters) is stale "
+        "and not counted; the review page offers such documents again.")
+
+
+def set_apart(summary: dict) -> str:
+    """The labels a summary leaves out, in words ('' when none)."""
+    parts = []
+    if summary.get("not_in_run"):
+        parts.append(f"{summary['not_in_run']:,} for documents not in this run")
+    if summary.get("stale"):
+        parts.append(f"{summary['stale']:,} stale (the document's text changed since)")
+    if summary.get("other_question"):
+        parts.append(f"{summary['other_question']:,} answering another question than this run asks of the document "
+                     "(a text label on a dedup drop, or a duplicate label on a text)")
+    return "not counted: documents with labels " + "; ".join(parts) if parts else ""
+
+
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.0f}%"
 
@@ -167,8 +228,9 @@ def text(summary: dict) -> str:
     """The labels' numbers as plain text (for `corpus stats` and the closing notes)."""
     if not summary["documents"]:
         return "human review: no labels yet (corpus review DIR)"
+    apart = set_apart(summary)
     lines = [f"human review: {summary['documents']:,} documents labelled ({summary['good']:,} good, {summary['bad']:,} bad, "
-             f"{summary['skip']:,} skipped)" + (f"; {summary['not_in_run']:,} labels are for documents not in this run" if summary["not_in_run"] else ""),
+             f"{summary['skip']:,} skipped)" + (f"; {apart}" if apart else ""),
              f"{'stage':<18}{'reason':<34}{'lang':<5}{'dropped':>8}{'labelled':>9}{'bad':>5}{'precision':>10}  {'Wilson 95%':<12}{'good lost':>10}"]
     for p in summary["precision"]:
         lost = "–" if p["good_lost"] is None else f"{p['good_lost']:.0f}"
@@ -180,6 +242,8 @@ def text(summary: dict) -> str:
         lines.append(f"kept, lang {k['lang']}: {k['bad']} of {k['labelled']} labelled bad (false-keep rate {_pct(k['rate'])}, {ci})")
     if summary["good_lost_total"] is not None:
         lines.append(f"estimated good documents lost to all labelled reasons: {summary['good_lost_total']:.0f}")
+    lines.append("(dedup reasons count only labels given to dedup drops, 'bad' = a true duplicate; the other reasons and "
+                 "the kept documents count only text-quality labels of the text the document has now)")
     return "\n".join(lines)
 
 

@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.errors import UserError
+from corpus.review import store
 
 SINKS = ("data", "rejected")
 TEXT_CAP = 60_000  # characters of a document sent to the page (the rest is cut, and the page says so)
@@ -162,6 +163,32 @@ class RunView:
             start += n
         return None
 
+    def text_hashes(self, doc_ids: list[str]) -> dict[str, str]:
+        """store.text_hash of the text the page shows for each given id this run holds. Only the row groups that
+        hold them are read (text and extract_visible columns), so a few thousand labels cost a few reads, not a
+        scan of the corpus."""
+        want: dict[int, list[tuple[int, str]]] = {}
+        file_col, row_col = self.index.column("file"), self.index.column("row")
+        for d in dict.fromkeys(doc_ids):
+            k = self._pos.get(d)
+            if k is not None:
+                want.setdefault(int(file_col[k].as_py()), []).append((int(row_col[k].as_py()), d))
+        out: dict[str, str] = {}
+        for fidx, rows in want.items():
+            pf = pq.ParquetFile(self.files[fidx])
+            cols = [c for c in ("text", "extract_visible") if c in pf.schema_arrow.names]
+            starts = np.cumsum([0] + [pf.metadata.row_group(g).num_rows for g in range(pf.metadata.num_row_groups)])
+            by_group: dict[int, list[tuple[int, str]]] = {}
+            for r, d in rows:
+                g = int(np.searchsorted(starts, r, side="right")) - 1
+                by_group.setdefault(g, []).append((r - int(starts[g]), d))
+            for g, members in by_group.items():
+                t = pf.read_row_group(g, columns=cols)
+                for r, d in members:
+                    row = {c: t.column(c)[r].as_py() for c in cols}
+                    out[d] = store.text_hash(shown_text(row)[0])
+        return out
+
     def document(self, doc_id: str) -> dict | None:
         """What the review page shows about one document: text (with what fired marked), signals beside the
         recipe's thresholds, url, title, language, fate, and for a dedup drop the document it duplicates."""
@@ -171,10 +198,8 @@ class RunView:
         if row is None:
             return None
         reason = row.get("drop_reason")
-        text = row.get("text") or ""
-        shown_from = "text"
-        if not text.strip() and row.get("extract_visible"):
-            text, shown_from = row["extract_visible"], "extract_visible"  # extract.no_content: what the page showed
+        text, shown_from = shown_text(row)
+        text_full = text
         cut = len(text) > TEXT_CAP
         text = text[:TEXT_CAP]
         lang = row.get("lang")
@@ -194,8 +219,18 @@ class RunView:
                    "dropped": other and other.get("drop_reason"), "in_run": other is not None}
         return {"id": doc_id, "url": row.get("url"), "title": row.get("title"), "lang": lang, "domain": row.get("domain"),
                 "stage": row.get("drop_stage"), "reason": reason, "shown_from": shown_from, "cut": cut,
+                "question": store.question_of(row.get("drop_stage"), reason), "text_hash": store.text_hash(text_full),
                 "segments": segments(text, highlight_pattern(reason) if reason else None),
                 "signals": signals, "dup": dup, "chars": len(row.get("text") or "")}
+
+
+def shown_text(row: dict) -> tuple[str, str]:
+    """The text a curator judges, and the column it comes from: the document's text, or for a page extraction
+    kept nothing of (extract.no_content) the page's visible text. Labels hash this (store.text_hash)."""
+    text = row.get("text") or ""
+    if not text.strip() and row.get("extract_visible"):
+        return row["extract_visible"], "extract_visible"
+    return text, "text"
 
 
 def segments(text: str, pattern: str | None) -> list[list]:

@@ -43,6 +43,7 @@ class Sampler:
         self.seed = seed if seed is not None else int(state.get("seed", 0))
         self.depth = depth or int(state.get("depth", DEPTH))
         self.queue: list[tuple[str, str]] = []
+        self.first: list[tuple[str, str]] = []  # offered before the queue (the server's documents to label again)
         self.strata: dict[str, int] = {}  # stratum -> documents in it (in the run, not in the sample)
         if seed is not None or not self.state_path.is_file():
             self._save()
@@ -121,12 +122,13 @@ class Sampler:
         return out
 
     def next(self, exclude: set[str], n: int = 1, focus: str | None = None) -> list[tuple[str, str]]:
-        """The next ``n`` documents of the queue not in ``exclude`` (labelled, or leased to another tab);
+        """The next ``n`` documents of ``first`` then the queue not in ``exclude`` (labelled, or leased to another tab);
         ``focus`` keeps only strata starting with it (``drop:c4``, ``kept:``, ``band:gq_words``)."""
-        out = []
-        for doc_id, stratum in self.queue:
-            if doc_id in exclude or (focus and not stratum.startswith(focus)):
+        out, taken = [], set()
+        for doc_id, stratum in self.first + self.queue:
+            if doc_id in exclude or doc_id in taken or (focus and not stratum.startswith(focus)):
                 continue
+            taken.add(doc_id)
             out.append((doc_id, stratum))
             if len(out) >= n:
                 break

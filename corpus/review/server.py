@@ -27,9 +27,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from corpus.review import LABELS, TAGS, metrics
 from corpus.review.app import page
-from corpus.review.rundocs import RunView
+from corpus.review.rundocs import RunView, shown_text
 from corpus.review.sampling import Sampler
-from corpus.review.store import LabelError, LabelStore
+from corpus.review.store import LabelError, LabelStore, question_of, text_hash
 
 LEASE_S = 600        # a document shown in one tab is not offered to another for this long
 MAX_BODY = 64 * 1024  # a label is a few hundred bytes
@@ -47,7 +47,20 @@ class Review:
         self.extra = list(extra_labels or [])
         self.lock = threading.Lock()
         self.leases: dict[str, tuple[str, float]] = {}
-        self.labelled = set(self.store.read().column("doc_id").to_pylist())
+        # labelled = a label answers this run's question about this text (metrics.judge); a document whose labels
+        # are all stale or answer another question is offered again, first: it was worth a look once already
+        j = metrics.judge(self._labels(), self.view)
+        self.labelled = {r["doc_id"] for r in j["rows"]}
+        again = {**j["stale"], **j["other_question"]}
+        self.sampler.first = [(d, f"again:{'stale' if d in j['stale'] else 'question'}:"
+                                  f"{f['reason'] or 'kept'}:{f['lang'] or '?'}") for d, f in sorted(again.items())]
+
+    def _labels(self):
+        import pyarrow as pa
+
+        from corpus.review import store
+
+        return pa.concat_tables([self.store.read()] + [store.read(p) for p in self.extra])
 
     def next(self, client: str, n: int, focus: str | None) -> list[dict]:
         with self.lock:
@@ -66,9 +79,11 @@ class Review:
             raise LabelError("no such document in this run")
         note = str(body.get("note") or "")[:MAX_NOTE]
         tags = [str(t) for t in body.get("tags") or []][:len(TAGS)]
+        doc = self.view.row(doc_id) or {}
         row = {"doc_id": doc_id, "label": label, "tags": tags, "note": note or None, "reviewer": self.reviewer,
                "recipe": self.view.recipe_key, "stage": fate["stage"], "reason": fate["reason"], "lang": fate["lang"],
-               "stratum": str(body.get("stratum") or "")[:300] or None, "url": (self.view.row(doc_id) or {}).get("url")}
+               "stratum": str(body.get("stratum") or "")[:300] or None, "url": doc.get("url"),
+               "question": question_of(fate["stage"], fate["reason"]), "text_hash": text_hash(shown_text(doc)[0])}
         total = self.store.append([row])
         with self.lock:
             self.labelled.add(doc_id)
@@ -76,25 +91,16 @@ class Review:
         return {"ok": True, "labels": total}
 
     def summary(self) -> dict:
-        import pyarrow as pa
-
-        from corpus.review import store
-
-        tables = [self.store.read()] + [store.read(p) for p in self.extra]
-        s = metrics.summarize(pa.concat_tables(tables), self.view)
-        s["queue"] = {"sampled": len(self.sampler.queue), "depth": self.sampler.depth,
-                      "left": sum(1 for d, _ in self.sampler.queue if d not in self.labelled)}
+        s = metrics.summarize(self._labels(), self.view)
+        queue = self.sampler.first + self.sampler.queue
+        s["queue"] = {"sampled": len({d for d, _ in queue}), "depth": self.sampler.depth,
+                      "left": len({d for d, _ in queue if d not in self.labelled})}
         s["reviewer"], s["run"] = self.reviewer, self.view.dir.name
         s["signals"] = sorted({sp.column for sp in self.view.signals})
         return s
 
     def whatif(self, column: str, lang: str | None) -> dict:
-        from corpus.review import store
-
-        import pyarrow as pa
-
-        tables = [self.store.read()] + [store.read(p) for p in self.extra]
-        return metrics.whatif(self.view, pa.concat_tables(tables), column, lang or None)
+        return metrics.whatif(self.view, self._labels(), column, lang or None)
 
 
 class Handler(BaseHTTPRequestHandler):

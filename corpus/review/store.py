@@ -7,6 +7,14 @@ on one folder, or two tabs of one server, queue up), reads the current file, add
 temporary file, fsyncs it and renames it over the old one. A crash leaves the old file or the new one, never a
 torn one, and a restart reads everything that was acknowledged. Nothing is ever deleted: a relabel is a new row,
 and the latest row per document is the one the numbers use.
+
+Each row also says what was judged, so that a label is only reused for what it answers (see corpus.review.metrics):
+- ``question``: what the curator was asked. A document dropped by ``dedup`` is judged as a duplicate ("does it
+  duplicate the kept document shown beside it?"), one dropped by ``decontaminate`` as a leak ("does it quote the
+  benchmark item?"); every other document, kept or dropped, as text ("usable pretraining text or not"). Rows
+  written before the column existed get it from the stage they were labelled under.
+- ``text_hash``: a hash of the text the page showed (whitespace runs collapsed), so a label whose document's text
+  has since changed (a new extraction, a changed line filter) is known to be stale. Null for rows written before.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from typing import Iterable
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import xxhash
 
 from corpus.errors import UserError
 from corpus.review import LABELS, TAGS
@@ -38,7 +47,15 @@ SCHEMA = pa.schema([
     pa.field("lang", pa.string()),
     pa.field("stratum", pa.string()),                      # the sample stratum the document was drawn from
     pa.field("url", pa.string()),
+    pa.field("question", pa.string()),                     # quality | duplicate | leak (QUESTIONS)
+    pa.field("text_hash", pa.string()),                    # text_hash() of the text shown; null = not recorded
 ])
+
+QUALITY, DUPLICATE, LEAK = "quality", "duplicate", "leak"
+QUESTIONS = {  # stage -> the question a drop by it asks; every other stage, and a kept document, asks QUALITY
+    "dedup": DUPLICATE,          # right when it duplicates the kept document, whatever its text is worth
+    "decontaminate": LEAK,       # right when it quotes a benchmark item, however good the text
+}
 
 _LOCK = threading.Lock()
 
@@ -61,6 +78,18 @@ def validate(label: str, tags: Iterable[str]) -> list[str]:
     return tags
 
 
+def question_of(stage: str | None, reason: str | None = None) -> str:
+    """The question a label of a document with this fate answers (by the reason's prefix, ``dedup.url`` ->
+    dedup, else the stage); a kept document (no stage, no reason) asks QUALITY."""
+    kind = reason.split(".")[0] if reason else stage
+    return QUESTIONS.get(kind or "", QUALITY)
+
+
+def text_hash(text: str | None) -> str:
+    """A hash of a text as a reader sees it: runs of whitespace collapsed, so a re-wrap is the same text."""
+    return xxhash.xxh3_64_hexdigest(" ".join((text or "").split()).encode("utf-8", "surrogatepass"))
+
+
 def read(path: str | Path) -> pa.Table:
     """Every label row in ``path`` (a labels.parquet, or a run folder holding review/labels.parquet), oldest first;
     an empty table if there is none yet."""
@@ -77,7 +106,13 @@ def read(path: str | Path) -> pa.Table:
     if missing:
         raise LabelError(f"{p}: no {', '.join(missing)} column; give DIR/review/labels.parquet of a `corpus review`")
     cols = [table.column(f.name).cast(f.type) if f.name in table.column_names else pa.nulls(len(table), f.type) for f in SCHEMA]
-    return pa.Table.from_arrays(cols, schema=SCHEMA)
+    out = pa.Table.from_arrays(cols, schema=SCHEMA)
+    q = out.column("question").to_pylist()
+    if None in q:  # rows from before the column: the question their stage asks
+        stages, reasons = out.column("stage").to_pylist(), out.column("reason").to_pylist()
+        q = [x or question_of(s, r) for x, s, r in zip(q, stages, reasons)]
+        out = out.set_column(SCHEMA.get_field_index("question"), SCHEMA.field("question"), pa.array(q, pa.string()))
+    return out
 
 
 def latest(table: pa.Table) -> dict[str, dict]:
@@ -102,6 +137,8 @@ class LabelStore:
         for r in rows:
             r["tags"] = validate(r["label"], r.get("tags") or [])
             r.setdefault("time", now)
+            if not r.get("question"):
+                r["question"] = question_of(r.get("stage"), r.get("reason"))
         new = pa.Table.from_pylist([{f.name: r.get(f.name) for f in SCHEMA} for r in rows], schema=SCHEMA)
         with _LOCK, open(self.lock_path, "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
