@@ -23,12 +23,12 @@ from typing import Callable
 import pyarrow as pa
 
 from corpus import __version__, preflight, readers, rundir, storage
-from corpus.runstore import RunStore
 from corpus import shard as shard_mod
 from corpus.progress import Progress
 from corpus.readers import InputFile
 from corpus.readers import text as text_reader
 from corpus.recipe import Recipe, load
+from corpus.runstore import RunStore
 from corpus.schema import output_schema
 from corpus.stats import merge_all
 from corpus.step import Step
@@ -186,8 +186,8 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
     done: list[dict[str, dict]] = [{} for _ in segs]  # per segment: shard -> its commit record
     failed: list[dict] = []
     plans: dict[str, dict] = {}
-    store = prep.store if prep.store.remote else None
-    present = set(prep.store.keys()) if store is not None else None  # what a remote run's commit records may name
+    store = prep.store
+    present = set(store.keys()) if store.remote else None  # what a remote run's commit records may name
     max_cpus = max([s.num_cpus for s in prep.steps] + [1.0])
     max_gpus = max([s.num_gpus for s in prep.steps] + [0.0])
     for seg in segs:
@@ -270,8 +270,7 @@ def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: 
     summary["wall_s"] = round(time.time() - t0, 2)
     summary["description"] = step.describe(summary)
     log(f"{step.stage_name}: {summary['description']}, {summary['wall_s']}s")
-    shard_mod.write_marker(prep.out_dir, marker, {"fingerprint": plan_fp, "summary": summary, "files": {}},
-                           prep.store if prep.store.remote else None)
+    shard_mod.write_marker(prep.out_dir, marker, {"fingerprint": plan_fp, "summary": summary, "files": {}}, prep.store)
     plans[step.stage_name] = summary
     return plan_fp
 

@@ -20,8 +20,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus import readers, rundir, runstore
-from corpus.preflight import sha256_file
 from corpus.errors import Transient
+from corpus.preflight import sha256_file
 from corpus.readers import InputFile
 from corpus.recipe import ReadParams, Recipe
 from corpus.runstore import RunStore
@@ -318,7 +318,7 @@ def forget(out_dir: Path, shard: str, store: RunStore | None = None) -> None:
         files = json.loads(p.read_text()).get("files", {}).values()
     except (OSError, ValueError):
         return
-    (store.remove if store is not None else Path.unlink)(p)
+    store.remove(p) if store is not None else p.unlink(missing_ok=True)
     for f in files:
         path = out_dir / f  # relative in a commit record (absolute in those of older versions)
         if path.resolve().is_relative_to(out_dir.resolve()):
