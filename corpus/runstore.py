@@ -22,7 +22,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from corpus import storage
 from corpus.storage import RETRY, StorageError
@@ -199,16 +199,15 @@ class RunStore:
 
     def loc(self, path: Path | str) -> str:
         """The location that names ``path`` on every node: its URL for a remote run, the path itself otherwise."""
-        p = Path(path)
-        rel = self.rel(p) if p.is_absolute() else PurePosixPath(p).as_posix()
-        return f"{self.url}/{rel}" if self.remote else str(self.root / rel)
+        p = self.root / path  # a relative path is under the root; an absolute one stays as it is
+        return f"{self.url}/{self.rel(p)}" if self.remote else str(p)
 
     def publish(self, path: Path | str) -> None:
-        publish(Path(path) if Path(path).is_absolute() else self.root / path, self.loc(path), self.options)
+        publish(self.root / path, self.loc(path), self.options)
 
     def publish_tree(self, path: Path | str) -> None:
         """Every file below ``path`` (a folder under the root), in sorted order."""
-        base = Path(path) if Path(path).is_absolute() else self.root / path
+        base = self.root / path
         if self.remote and base.is_dir():
             for f in sorted(p for p in base.rglob("*") if p.is_file() and not p.name.endswith(".tmp")):
                 self.publish(f)
@@ -221,7 +220,7 @@ class RunStore:
 
     def remove(self, path: Path | str) -> None:
         """Delete ``path`` here and in the store."""
-        p = Path(path) if Path(path).is_absolute() else self.root / path
+        p = self.root / path
         if p.is_dir():
             shutil.rmtree(p)
         else:
