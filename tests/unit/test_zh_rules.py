@@ -99,7 +99,9 @@ def test_old_parameters_fail_the_pair_test(langid):
     assert agree < 0.9 * len(PAIRS), agree
 
 
-def test_zh_alpha_words_is_a_han_or_letter_ratio():
+def test_zh_alpha_words_counts_han_characters_as_words():
+    """A Han character is a word and "，" separates numbers as a space does: 30 numbers after two Han
+    characters are 2 words with a letter of 32 (filters/gopher.alpha_word_ratio)."""
     prose = "\n".join("".join(chinese_sentences(400)[i : i + 4]) for i in range(0, 40, 4))
     table = pa.table({"text": [prose, "编号 " + "１２３４５６７８９０，" * 30], "lang": ["zh", "zh"]})
     out = GopherQuality(GopherQuality.Params(label_only=True, min_doc_words=None, min_avg_word_length=None, max_avg_word_length=None))(table)
