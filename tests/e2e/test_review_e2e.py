@@ -266,6 +266,32 @@ def test_hostile_text_url_and_title_stay_text(server, browser, review_run):
         page.close()
 
 
+def test_a_dedup_drop_asks_the_duplicate_question(server, browser, review_run):
+    """A dedup drop is judged as a duplicate of the kept document shown beside it, not as text; the label records
+    the question and the text it judged, so a later run counts it only for a dedup reason and only on that text."""
+    rej = pq.read_table(review_run / "rejected").to_pylist()
+    dup = next(r for r in rej if (r["drop_reason"] or "").startswith("dedup."))
+    kept = pq.read_table(review_run / "data").to_pylist()[0]
+    page = browser.new_page()
+    _open(page, f"{server.url}&doc={dup['id']}")
+    assert page.get_attribute("#question", "data-question") == "duplicate"
+    assert "duplicate of the kept document" in page.inner_text("#question")
+    assert page.locator("#dup .doc.kept").count() == 1  # the document it duplicates is shown to compare
+    page.keyboard.press("b")
+    page.wait_for_selector('body[data-labelled="1"][data-busy="0"]', timeout=30_000)
+    row = pq.read_table(review_run / "review" / "labels.parquet").to_pylist()[-1]
+    assert (row["doc_id"], row["question"], row["reason"]) == (dup["id"], "duplicate", dup["drop_reason"])
+    from corpus.review.store import text_hash
+
+    assert row["text_hash"] == text_hash(dup["text"])
+    page.close()
+    page = browser.new_page()
+    _open(page, f"{server.url}&doc={kept['id']}")
+    assert page.get_attribute("#question", "data-question") == "quality"
+    assert not page._review_errors
+    page.close()
+
+
 def test_sample_is_seeded_stratified_and_extends_in_place(review_run, tmp_path):
     from corpus.review.rundocs import RunView
     from corpus.review.sampling import Sampler
