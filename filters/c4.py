@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from corpus.registry import register
 from filters.rule_step import RuleParams, RuleStep
-from corpus.textunits import is_cjk_lang, sentence_count, words
+from corpus.textunits import han_count, is_cjk_lang, sentence_count, words
 
 CITATION = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 END_EN = (".", "?", "!", '"', "'")
@@ -57,14 +57,19 @@ class C4(RuleStep):
 
     def evaluate(self, text, lang, p):
         cjk = is_cjk_lang(lang)
-        end = END_ZH if cjk else END_EN
         kept: list[str] = []
         sentences = 0
         lines = text.splitlines()
         reason = None
         for raw in lines:
             line = raw.strip()
-            ws = words(line, lang) if cjk else line.split()
+            # a line's own script decides how its words and sentences are counted: on a page language ID calls
+            # English (a zh tutorial full of code), "在数据媒体中创建新目录。" is one whitespace word, and
+            # min_words_per_line would cut the page's Chinese prose
+            line_lang = "zh" if not cjk and han_count(line) else lang
+            line_cjk = cjk or line_lang == "zh"
+            end = END_ZH if line_cjk else END_EN
+            ws = words(line, line_lang) if line_cjk else line.split()
             if p.max_word_length != -1 and any(len(w) > p.max_word_length for w in ws):
                 continue
             if p.remove_citations:
@@ -82,7 +87,7 @@ class C4(RuleStep):
                 reason = reason or "c4.curly_bracket"
             if p.filter_policy and any(x in low for x in POLICY):
                 continue
-            sentences += sentence_count(line, lang)
+            sentences += sentence_count(line, line_lang)
             kept.append(line)
         if reason is None and p.min_num_sentences != -1 and sentences < p.min_num_sentences:
             reason = "c4.too_few_sentences"

@@ -120,6 +120,20 @@ def test_c4_chinese_terminal_punctuation():
     assert flags(C4(), [zh.replace("。", "").replace("！", "").replace("？", "")], "zh") == ["c4.too_few_sentences"]
 
 
+def test_c4_keeps_chinese_lines_on_a_page_labelled_english():
+    """A zh help page whose code lines outweigh its prose (LibreOffice's MkDir statement) gets `en` from language ID;
+    its Chinese sentences have no spaces, and counted as one whitespace word each they fell to min_words_per_line."""
+    page = "\n".join(["MkDir 语句", "在数据媒体中创建新目录。", "语法：", "MkDir Text As String", "参数：",
+                      "Text：任意字符串表达式，用于指定要创建的目录名称和路径。也可以使用 URL 表示法。",
+                      "如果没有指定路径，则在当前目录中创建目录。", "Sub ExampleFileIO", "Dim sFile As String",
+                      "sFile = \"C:\\Users\\Test\"", "MkDir sFile", "End Sub"])
+    out = run(C4(), [page], "en")
+    text = out.column("text")[0].as_py()
+    assert out.column("c4_flag")[0].as_py() is None
+    assert "在数据媒体中创建新目录。" in text and "如果没有指定路径，则在当前目录中创建目录。" in text
+    assert out.column("c4_sentences")[0].as_py() >= 4
+
+
 def test_fineweb_reasons():
     f = FineWeb()
     good = "\n".join(f"This line number {i} is a complete sentence with enough words in it." for i in range(10))
