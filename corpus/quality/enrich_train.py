@@ -71,19 +71,26 @@ def _held_out(text: str, fraction: float) -> bool:
 
 def read_labelled(spec: str, limit: int) -> tuple[list[str], list[str]]:
     """The texts a curator labelled good and bad with `corpus review` (DIR/review/labels.parquet, or DIR): the
-    latest label per document wins, skips are left out, and the texts come from the run folder that holds the
-    labels (matched by document id)."""
-    from corpus.review import store
+    latest text-quality label per document of the text the run folder holds wins (a "bad" given to a dedup drop
+    means "a duplicate", not bad text; a label on a text since re-extracted judged another text:
+    corpus.review.metrics.quality_labels), skips are left out, and the texts come from the run folder that holds
+    the labels (matched by document id)."""
+    from corpus.review import metrics, store
     from corpus.review.evalmodels import _texts
+    from corpus.review.rundocs import RunView
 
     p = Path(spec)
     labels_file = store.path_of(p) if p.is_dir() else p
     run = labels_file.parent.parent
     if not labels_file.is_file():
         raise SeedError(f"--labels {spec}: no such labels file (give DIR/review/labels.parquet of a `corpus review`)")
-    rows = [r for r in store.latest(store.read(labels_file)).values() if r["label"] in ("good", "bad")]
-    texts = _texts(run, [r["doc_id"] for r in rows]) if (run / "manifest.json").is_file() else {}
-    if rows and not texts:
+    labels = store.read(labels_file)
+    judged = any(x in ("good", "bad") for x in labels.column("label").to_pylist())
+    rows = []
+    if (run / "manifest.json").is_file() and (run / "stats.json").is_file():
+        rows = [r for r in metrics.quality_labels(labels, RunView(run)).values() if r["label"] in ("good", "bad")]
+    texts = _texts(run, [r["doc_id"] for r in rows]) if rows else {}
+    if judged and not texts:
         raise SeedError(f"--labels {spec}: the run folder {run} holds none of the labelled documents; keep labels.parquet in DIR/review/")
     good = [texts[r["doc_id"]] for r in rows if r["label"] == "good" and r["doc_id"] in texts][:limit]
     bad = [texts[r["doc_id"]] for r in rows if r["label"] == "bad" and r["doc_id"] in texts][:limit]

@@ -148,6 +148,23 @@ def crawl_run(ray_session, shared_data, tmp_path_factory):
     return out, page, json.loads((out / "report" / "report.json").read_text())
 
 
+def _counted(out: Path, labels, question: str | None = None) -> dict[str, tuple[dict, dict]]:
+    """doc_id -> (the latest label that answers this run's question about the document's current text, its fate);
+    with ``question``, the latest label that answered that question about the current text, whatever the fate."""
+    from corpus.review import store
+    from corpus.review.rundocs import RunView, shown_text
+
+    view = RunView(out)
+    fates = {x["id"]: x for x in view.fates(labels.column("doc_id").to_pylist()).to_pylist()}
+    out_: dict[str, tuple[dict, dict]] = {}
+    for x in labels.to_pylist():
+        f = fates[x["doc_id"]]
+        if (x["question"] == (question or store.question_of(f["drop_stage"], f["drop_reason"]))
+                and x["text_hash"] == store.text_hash(shown_text(view.row(x["doc_id"]))[0])):
+            out_[x["doc_id"]] = (x, f)
+    return out_
+
+
 def test_report_sections_on_the_shared_crawl(crawl_run):
     import pyarrow.compute as pc
 
@@ -176,15 +193,18 @@ def test_report_sections_on_the_shared_crawl(crawl_run):
     # samples: ten per reason where there are ten, each dropped page beside a different kept page of its language
     big = [b for b in r["samples"]["rejected"] if len(b["docs"]) >= 10 and b["stage"] != "dedup" and {d["lang"] for d in b["docs"]} <= {"zh", "en"}]
     assert big and all(len({d["beside"]["id"] for d in b["docs"]}) == len(b["docs"]) for b in big)
-    # human review: labels made on another run of this crawl carry over by document id
-    labels = store.latest(store.read(out))
+    # human review: labels made on another run of this crawl carry over by document id, each only where it answers
+    # the question this run asks of its document (a dedup drop: is it a duplicate; the rest: is the text usable) and
+    # only on the text it judged (corpus.review.metrics)
+    labels = store.read(out)
     rv = r["review"]
-    assert rv["documents"] == len(labels) >= 200 and rv["not_in_run"] == 0
-    fate = {x["id"]: x["drop_reason"] for x in ds.dataset(str(out / "rejected")).to_table(columns=["id", "drop_reason"]).to_pylist()}
+    counted = _counted(out, labels)
+    assert rv["documents"] == len(counted) >= 200 and rv["not_in_run"] == 0
+    assert rv["documents"] + rv["stale"] + rv["other_question"] == len(store.latest(labels))
     by_reason: dict[str, list[int]] = {}
-    for x in labels.values():  # counted under this run's fate of each document (a recipe change moves them)
-        if fate.get(x["doc_id"]):
-            by_reason.setdefault(fate[x["doc_id"]], [0, 0])[x["label"] == "bad"] += 1
+    for x, f in counted.values():  # counted under this run's fate of each document (a recipe change moves them)
+        if f["drop_reason"]:
+            by_reason.setdefault(f["drop_reason"], [0, 0])[x["label"] == "bad"] += 1
     shown = {p["reason"]: [p["labelled"] - p["bad"], p["bad"]] for p in rv["precision"] if p["lang"] == "*"}
     assert shown == by_reason
     assert "Human review" in html and "Wilson" in html and rv["whatif"]
@@ -196,7 +216,8 @@ def test_labels_evaluate_the_models_and_train_one(crawl_run, tmp_path, capsys):
     out, _, _ = crawl_run
     labels = out / "review" / "labels.parquet"
     texts = {r["id"]: r["text"] for sink in ("data", "rejected") for r in ds.dataset(str(out / sink)).to_table(columns=["id", "text"]).to_pylist()}
-    judged = [r for r in store.latest(store.read(labels)).values() if r["label"] in ("good", "bad") and texts.get(r["doc_id"])]
+    # text-quality labels of the current text only: "bad" on a dedup drop means "a duplicate", not bad text
+    judged = [x for x, _ in _counted(out, store.read(labels), "quality").values() if x["label"] in ("good", "bad") and texts.get(x["doc_id"])]
     assert main(["eval-models", "--labels", str(labels), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["documents"] == len(judged)
