@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from corpus.textunits import han_count  # noqa: E402
 from filters.gopher import alpha_word_ratio  # noqa: E402
-from repetition_evidence import gather  # noqa: E402
+from repetition_evidence import gather, load_labels as read_labels  # noqa: E402
 
 LABELS = ROOT / "bench" / "checkset" / "alpha_labels.tsv"
 BEFORE_THRESHOLDS = {"en": 0.8, "zh": 0.7}
@@ -59,17 +59,6 @@ def recipe_thresholds(recipe: Path = ROOT / "pipelines" / "default.yaml") -> dic
     en = stage.get("min_alpha_words_ratio", 0.8)
     zh = stage.get("overrides", {}).get("zh", {}).get("min_alpha_words_ratio", en)
     return {"en": en, "zh": zh}
-
-
-def load_labels() -> dict[str, bool]:
-    if not LABELS.exists():
-        return {}
-    out = {}
-    for line in LABELS.read_text(encoding="utf-8").splitlines():
-        if line and not line.startswith("#"):
-            doc_id, usable = line.split("\t")[:2]
-            out[doc_id] = usable == "yes"
-    return out
 
 
 def wilson(k: int, n: int) -> str:
@@ -99,7 +88,7 @@ def table(docs: list[dict], signal: dict[str, float], thr: dict[str, float], lab
 
 def quantiles(docs: list[dict], signal: dict[str, float], title: str) -> None:
     print(f"\n{title}: per source p1 / p5 / median, and the lowest usable value (labelled usable, or unlabelled: above 0.9)")
-    labels = load_labels()
+    labels = read_labels(LABELS)
     for s in sorted({d["source"] for d in docs}):
         v = sorted(signal[d["id"]] for d in docs if d["source"] == s)
         usable = [signal[d["id"]] for d in docs if d["source"] == s and labels.get(d["id"], True)]
@@ -135,7 +124,7 @@ def main() -> None:
     ap.add_argument("--recipe", default=str(ROOT / "pipelines" / "default.yaml"))
     args = ap.parse_args()
     docs = gather()
-    labels = load_labels()
+    labels = read_labels(LABELS)
     print(f"{len(docs)} documents: " + ", ".join(f"{s} {sum(d['source'] == s for d in docs)}" for s in sorted({d['source'] for d in docs}))
           + f"; {len(labels)} labelled in {LABELS.relative_to(ROOT)}")
     before = {d["id"]: before_ratio(d["text"], d["lang"]) for d in docs}

@@ -170,11 +170,12 @@ def flags(step, docs: list[dict]) -> list[str | None]:
     return step(table).column("gopher_repetition_flag").to_pylist()
 
 
-def load_labels() -> dict[str, bool]:
-    if not LABELS.exists():
+def load_labels(path: Path = LABELS) -> dict[str, bool]:
+    """doc id -> usable, from a tab-separated labels file (``#`` lines are comments)."""
+    if not path.exists():
         return {}
     out = {}
-    for line in LABELS.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line and not line.startswith("#"):
             doc_id, usable = line.split("\t")[:2]
             out[doc_id] = usable == "yes"
