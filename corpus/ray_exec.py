@@ -356,20 +356,45 @@ class _Host:
 
 class RayExecutor:
     """Runs a global stage's exchange tasks as Ray tasks; partitions stay in the object store (spilling to
-    disk when it fills), and each task reserves ``memory_mb`` so Ray never packs more onto a node than fits."""
+    disk when it fills), and each task reserves ``memory_mb`` so Ray never packs more onto a node than fits.
 
-    def __init__(self, memory_mb: int) -> None:
+    With ``progress`` (a ``corpus.progress.TaskProgress``) every task is counted under its function's name when
+    submitted, and ``get`` waits in steps of at most a second, counting the finished ones, so a plan that runs
+    for minutes shows its phases the way shards show theirs."""
+
+    def __init__(self, memory_mb: int, progress=None) -> None:
         self.options = {"num_cpus": 1, "memory": memory_mb * 2**20}
         self.remotes: dict[Callable, object] = {}
+        self.progress = progress
+        self.tasks: dict[str, list] = {}  # phase -> one ref per task (a task's returns are ready together)
 
     def map(self, fn: Callable, calls: list[tuple], num_returns: int = 1) -> list:
         if fn not in self.remotes:
             self.remotes[fn] = ray.remote(fn)
         remote = self.remotes[fn].options(num_returns=num_returns, **self.options)
-        return [remote.remote(*args) for args in calls]
+        out = [remote.remote(*args) for args in calls]
+        if self.progress is not None and out:
+            self.tasks.setdefault(fn.__name__, []).extend(o[0] if isinstance(o, list) else o for o in out)
+            self.progress.submitted(fn.__name__, len(out))
+        return out
 
     def get(self, refs: list) -> list:
-        return ray.get(list(refs))
+        refs = list(refs)
+        if self.progress is None:
+            return ray.get(refs)
+        waiting = list(dict.fromkeys(refs))  # ray.wait refuses a ref listed twice
+        while True:
+            _, waiting = ray.wait(waiting, num_returns=len(waiting), timeout=min(1.0, self.progress.interval), fetch_local=False)
+            self._count()
+            if not waiting:
+                return ray.get(refs)
+
+    def _count(self) -> None:
+        done = {}
+        for phase, refs in self.tasks.items():
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=False)
+            done[phase] = len(ready)
+        self.progress.finished(done)
 
 
 def cpus() -> int:

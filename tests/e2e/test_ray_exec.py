@@ -66,3 +66,32 @@ def test_embedded_ray_runs_no_idle_helpers(ray_session):
     for helper in ("autoscaler/_private/monitor.py", "log_monitor.py", "dashboard/dashboard.py"):
         assert not any(helper in c for c in cmdlines), (helper, cmdlines)
     assert ray_exec.LEAN_SYSTEM_CONFIG["prestart_worker_first_driver"] is False
+
+
+def square(x: int) -> int:
+    time.sleep(0.3)
+    return x * x
+
+
+def split(x: int) -> tuple[int, int]:
+    return x, -x
+
+
+def test_executor_counts_plan_phases_while_it_waits(ray_session):
+    import io
+
+    from corpus import ray_exec
+    from corpus.progress import TaskProgress
+
+    class Log(io.StringIO):
+        def isatty(self) -> bool:
+            return False
+
+    log = Log()
+    ex = ray_exec.RayExecutor(64, progress=TaskProgress("dedup plan", stream=log, interval=0))
+    halves = ex.map(split, [(i,) for i in range(4)], num_returns=2)  # multi-return tasks count once each
+    squares = ex.map(square, [(h[0],) for h in halves])
+    assert ex.get(squares + [halves[1][1]]) == [0, 1, 4, 9, -1]
+    lines = log.getvalue().splitlines()
+    assert lines and "tasks 8/8" in lines[-1] and "phase 2 (square 4/4)" in lines[-1], lines
+    assert ray_exec.RayExecutor(64).get(ray_exec.RayExecutor(64).map(square, [(3,)])) == [9]  # no progress: plain get
