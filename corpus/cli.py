@@ -141,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--mix", metavar="MIXDIR", default=None,
                    help="pack the --out of `corpus mix` instead of a run: its shuffled rows in order, from the token ids the "
                         "mixture counted (the tokenizer must be the mixture's)")
+    k.add_argument("--quiet", "-q", action="store_true", help="no live progress (shard commits are still logged)")
 
     mx = sub.add_parser("mix", help="build a training mixture (token shares per group) from curated runs",
                         description="Read MIX.yaml (sources, groups with a where and a share of tokens, max_epochs, select, "
@@ -293,7 +294,7 @@ def _pack(args: argparse.Namespace) -> int:
     if not (args.dir or args.mix):
         raise UserError("give the run folder to pack (corpus pack DIR --out PACKED) or a mixture (--mix MIXDIR)")
     source = args.mix if args.mix else _local_run(args.dir)
-    m = pack(source, _local_out(args.out), opts, args.address, args.workers, args.device, mix=bool(args.mix))
+    m = pack(source, _local_out(args.out), opts, args.address, args.workers, args.device, mix=bool(args.mix), quiet=args.quiet)
     _publish(args.out)
     t = m["totals"]
     print(f"{t['docs']:,} documents → {t['samples']:,} samples of {args.seq_len + 1} tokens "

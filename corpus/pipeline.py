@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from corpus import __version__, preflight, readers, rundir, storage
 from corpus import shard as shard_mod
-from corpus.progress import Progress
+from corpus.progress import Progress, TaskProgress
 from corpus.readers import InputFile
 from corpus.readers import text as text_reader
 from corpus.recipe import Recipe, load
@@ -192,7 +192,7 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
     max_gpus = max([s.num_gpus for s in prep.steps] + [0.0])
     for seg in segs:
         ready = prep.inputs if seg.index == 0 else [i for i in prep.inputs if i.shard in done[seg.index - 1]]
-        plan_fp = _plan_global(seg.entering, ready, done[seg.index - 1], prep, resume, plans, log) if seg.entering else ""
+        plan_fp = _plan_global(seg.entering, ready, done[seg.index - 1], prep, resume, plans, log, display) if seg.entering else ""
         todo, changed, retry = [], Counter(), 0
         for inp in ready:
             name, seg_fp = inp.shard + seg.suffix(), prep.shard_fp(inp.shard) + plan_fp
@@ -240,7 +240,7 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
 
 
 def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: Prepared, resume: bool,
-                 plans: dict[str, dict], log: Log) -> str:
+                 plans: dict[str, dict], log: Log, display: dict) -> str:
     """Plan a global stage over the fingerprints of every shard that finished the segment before it.
 
     The plan's fingerprint covers each of those shards' resume key and the bytes of its fingerprints (not its
@@ -263,7 +263,9 @@ def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: 
     log(f"{step.stage_name}: planning over {len(fingerprints)} shard fingerprint file(s)")
     t0 = time.time()
     work = shard_mod.global_dir(prep.out_dir, step.stage_name)
-    summary = step.plan(ray_exec.RayExecutor(step.task_memory_mb()), fingerprints, work, ray_exec.cpus(), prep.store)
+    progress = TaskProgress(f"{step.stage_name} plan", **display)  # its phases of Ray tasks, live like the shards
+    summary = step.plan(ray_exec.RayExecutor(step.task_memory_mb(), progress), fingerprints, work, ray_exec.cpus(), prep.store)
+    progress.close()
     for f in sorted(work.glob("*")):  # the driver writes the folder's top-level files; the tasks publish their own
         if f.is_file():
             prep.store.publish(f)

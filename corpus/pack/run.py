@@ -230,7 +230,7 @@ def _shard_fingerprint(fingerprint: str, data_file: str) -> str:
 
 def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = None, workers: int | None = None,
          device: str = "auto", log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True),
-         mix: bool = False) -> dict:
+         mix: bool = False, quiet: bool = False) -> dict:
     """Pack DIR/data (a `corpus run` output), or with ``mix`` a `corpus mix` output, whose rows are packed in
     their shuffled order from the token ids the mixture counted."""
     from corpus import ray_exec
@@ -265,24 +265,32 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
         f"(vocab {tok.vocab_size:,}), seq_len {options.seq_len}, "
         f"mode {options.mode}, on {where}" + (f" with {gpus} GPU(s), {gpu_share:g} per worker" if gpus else " on CPUs"))
 
+    from corpus.progress import CountProgress
+
+    progress = CountProgress("pack", {f: os.path.getsize(f) if os.path.exists(f) else 1 for f in todo}, quiet=quiet)
+
     def on_done(data_file, stats, files, node):
         payload = {"fingerprint": _shard_fingerprint(fingerprint, data_file), "source": data_file, "stats": stats,
                    "files": files, "node": node}
         write_marker(out_dir, Path(data_file).stem, payload)
         results[data_file] = payload
+        progress.clear()
         log(f"[{len(results)}/{len(data)}] {Path(data_file).stem}: {stats['docs']:,} docs → {stats['samples']:,} samples "
             f"({stats['tokens']:,} tokens, {stats['padding']:,} padding, on {stats['device']})"
             + (": empty, no files written" if stats.get("empty") else ""))
+        progress.commit(data_file, {k: stats.get(k, 0) for k in ("docs", "samples", "tokens")})
 
     failed: list[dict] = []
 
     def on_failed(data_file, error):
+        progress.clear()
         failed.append({"source": data_file, "error": error})
         log(f"[failed] {Path(data_file).stem}: {error}")
 
     threads = max(1, ray_exec.cpus() // n_workers)
     ray_exec.run_shards(PackWorker, (options, "cuda" if gpus else "cpu", threads, mix), todo, out_dir, n_workers,
                         1.0, gpu_share, on_done, on_failed)
+    progress.close()
     totals = {k: sum(r["stats"].get(k, 0) for r in results.values()) for k in TOTALS}
     totals["empty_shards"] = sum(1 for r in results.values() if r["stats"].get("empty"))
     manifest = {
