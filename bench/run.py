@@ -17,7 +17,8 @@ Mix (issue 18): corpus mix + pack --mix next to pack alone (bench/mix_bench.py).
 side with datatrove at 1 and 2 cores (docs/s per core with and without Ray's start/stop, process-tree peak RSS,
 alternating runs: BENCH_CORES, BENCH_REPEAT; BENCH_SPINE_ONLY=1 stops after it), ms/doc per stage and Ray's fixed
 cost with 1 and 2 workers (bench/perf_bench.py), Ray's start/stop/memory lean against full (bench/ray_overhead.py).
-Perplexity (issue 4): KenLM scoring speed next to extraction, and the extremes of the score (bench/quality_bench.py).
+Object storage (issue 16): the default recipe reading and writing a local S3 API server against local disk, as a
+throughput ratio (bench/storage_bench.py). Perplexity (issue 4): KenLM scoring speed next to extraction, and the extremes of the score (bench/quality_bench.py).
 """
 
 from __future__ import annotations
@@ -245,6 +246,9 @@ def main() -> None:
     subprocess.run([sys.executable, str(ROOT / "bench" / "review_bench.py")], check=True, cwd=ROOT)
     print("\n== decontamination ==", flush=True)  # issue 17: recall per planted kind, precision on clean pages, cost
     subprocess.run([sys.executable, str(ROOT / "bench" / "decont_bench.py")], check=True, cwd=ROOT)
+    print("\n== object storage ==", flush=True)  # issue 16: S3 in and out against local disk, end to end
+    subprocess.run([sys.executable, str(ROOT / "bench" / "storage_bench.py"), "--json", str(OUT / "storage.json")], check=True,
+                   cwd=ROOT)
     (OUT / "results.json").write_text(json.dumps(result, indent=1, default=str))
 
 
