@@ -233,7 +233,8 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
             failed.append({"input": task.inp.path, "shard": task.inp.shard, "segment": seg.index, "error": error})
             log(f"[failed]{_label(seg)} {task.inp.shard}: {error} — its records are not counted; re-run the same command to retry it")
 
-        ray_exec.run_shards(shard_mod.ShardWorker, (prep.recipe, prep.schema), todo, prep.store, workers, max_cpus, max_gpus,
+        ray_exec.run_shards(shard_mod.ShardWorker, (prep.recipe, prep.schema, prep.model_files, str(preflight.PACKAGE_ROOT)),
+                            todo, prep.store, workers, max_cpus, max_gpus,
                             on_done, on_failed, lambda task, stats: progress.update(task.inp.shard, stats))
         progress.close()
     return done, failed, plans

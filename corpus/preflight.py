@@ -83,6 +83,27 @@ def resolve_files(recipe: Recipe, steps: list[Step]) -> dict[str, str]:
     return files
 
 
+def localizer(files: dict[str, str], driver_root: str):
+    """``resolve(param, path) -> path`` for a worker: a checked file the driver resolved is used where it is when this
+    node has it; a file under the driver's checkout that this node keeps at its own checkout's path (a cluster whose
+    nodes install the project in different folders) is used there once its sha256 matches the driver's, so every node
+    loads the same bytes; anything else is one line saying which file and what to do."""
+
+    def resolve(param: str, path: str) -> str:
+        if Path(path).is_file():
+            return path
+        here = PACKAGE_ROOT / Path(path).relative_to(driver_root) if Path(path).is_relative_to(driver_root) else None
+        if here is None or not here.is_file():
+            raise RecipeError(f"{param}: {path} is not on this node{f' (nor {here})' if here else ''}; install the project "
+                              f"and run `make models` on every node, or keep the file at the same path on each")
+        if sha256_file(here) != files.get(path):
+            raise RecipeError(f"{param}: {here} on this node differs from {path} on the driver (sha256); run the same "
+                              f"`make models` (or copy the driver's file) on every node, so that every node keeps the same documents")
+        return str(here)
+
+    return resolve
+
+
 # Modules a run's workers never execute: editing them must not redo a crawl.
 NOT_IN_WORKERS = ("corpus/cli.py", "corpus/progress.py", "corpus/inspect.py", "corpus/export.py", "corpus/card.py",
                   "corpus/sample.py", "corpus/report/", "corpus/review/", "corpus/mix/", "corpus/pack/")

@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 
 from corpus import readers, rundir, runstore
 from corpus.errors import Transient
-from corpus.preflight import sha256_file
+from corpus.preflight import localizer, sha256_file
 from corpus.readers import InputFile
 from corpus.recipe import ReadParams, Recipe
 from corpus.runstore import RunStore
@@ -256,10 +256,16 @@ class ShardWorker:
     """Builds a recipe's steps once (models loaded in ``setup``) and runs shard tasks through them; hosted in a
     long-lived Ray actor by ``corpus.ray_exec.run_shards``, so a model is loaded once per worker."""
 
-    def __init__(self, recipe: Recipe, schema: pa.Schema) -> None:
+    def __init__(self, recipe: Recipe, schema: pa.Schema, files: dict[str, str] | None = None,
+                 driver_root: str | None = None) -> None:
+        """``files``: the model and list files the driver checked (path -> sha256), under ``driver_root`` (its
+        checkout): found at this node's own checkout when the node keeps the project elsewhere."""
         self.recipe, self.schema = recipe, schema
         steps = recipe.build()
+        elsewhere = driver_root is not None and any(not Path(f).is_file() for f in files or {})
         for step in steps:
+            if elsewhere:  # only then: the common cluster keeps one path everywhere, and nothing is re-read
+                step.files(localizer(files or {}, driver_root))
             step.setup()
         self.segments = segments(steps)
 

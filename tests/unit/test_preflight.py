@@ -80,3 +80,51 @@ def test_a_remote_listing_may_only_name_relative_keys(tmp_path):
         assert listing(str(tmp_path / "bad.paths"), "s3://commoncrawl/")[1] == "/home/alice/private"  # a local listing is the user's own
     finally:
         server.shutdown()
+
+
+def _moved(value, old: str, new: str):
+    """``value`` (params: strings, lists, dicts) with paths under ``old`` said as under ``new``."""
+    if isinstance(value, str):
+        return new + value[len(old):] if value.startswith(old + "/") else value
+    if isinstance(value, list):
+        return [_moved(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {k: _moved(v, old, new) for k, v in value.items()}
+    return value
+
+
+def test_a_worker_finds_the_models_at_its_own_checkout_and_refuses_other_bytes(sample_dir, tmp_path):
+    """A cluster node that installed the project in another folder than the driver's: the driver's checked model
+    paths are not there, the same files are at the node's own checkout, and a file with other bytes is refused."""
+    import dataclasses
+    import hashlib
+
+    import pyarrow.parquet as pq
+
+    from corpus.pipeline import prepare
+    from corpus.recipe import RecipeError
+    from corpus.runstore import RunStore
+    from corpus.shard import ShardTask, ShardWorker
+
+    prep = prepare(str(ROOT / "pipelines" / "default.yaml"), [str(sample_dir / "sample-dump.jsonl.gz")], str(tmp_path / "a"))
+    for spec, step in zip(prep.recipe.stages, prep.steps):  # what `corpus run` does before the workers start
+        step.prepare(tmp_path / "global" / step.stage_name)
+        spec.params = step.params
+    task = ShardTask(prep.inputs[0], 0, 0)
+    here = ShardWorker(prep.recipe, prep.schema, prep.model_files, str(preflight.PACKAGE_ROOT))
+    _, _, files, _ = here.process(task, RunStore.of(str(tmp_path / "a")))
+
+    driver = "/elsewhere/checkout"  # where the driver had the project: nothing exists there on this node
+    for spec in prep.recipe.stages:
+        spec.params = dataclasses.replace(spec.params, **{f.name: _moved(getattr(spec.params, f.name), str(preflight.PACKAGE_ROOT), driver)
+                                                          for f in dataclasses.fields(spec.params)})
+    checked = {_moved(p, str(preflight.PACKAGE_ROOT), driver): sha for p, sha in prep.model_files.items()}
+    assert checked != prep.model_files and not any(Path(p).exists() for p in checked)
+    node = ShardWorker(prep.recipe, prep.schema, checked, driver)
+    _, _, moved_files, _ = node.process(task, RunStore.of(str(tmp_path / "b")))
+    assert pq.read_table(tmp_path / "b" / moved_files["data"]).equals(pq.read_table(tmp_path / "a" / files["data"]))
+
+    kenlm = next(p for p in checked if p.endswith("kenlm-en.bin"))
+    wrong = {**checked, kenlm: hashlib.sha256(b"another model").hexdigest()}
+    with pytest.raises(RecipeError, match="differs from .* on the driver"):
+        ShardWorker(prep.recipe, prep.schema, wrong, driver)
