@@ -30,6 +30,7 @@ from corpus.step import Step, mark, set_column
 from corpus.textunits import han_count, han_script
 
 _LETTER = re.compile(r"[^\W\d_]")
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))  # what _LETTER matches among ASCII characters
 _KANA_HANGUL = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uac00-\ud7af]")
 # lid.176's labels for written Chinese varieties: a WanJuan zh corpus keeps them all as zh
 CHINESE = {"zh", "wuu", "yue"}
@@ -78,14 +79,18 @@ def prose_weight(line: str, han_weight: float) -> tuple[float, float]:
     Han characters) rather than a name or a path; code punctuation in more than 1 of 12 characters is code.
     Han characters on a line without kana or hangul are Chinese whatever the model says about the line
     (lid.176 calls short Chinese lines ja, wuu or yue); with kana they are Japanese, decided by the model."""
-    han = han_count(line)
-    letters = len(_LETTER.findall(line)) - han  # \w letters include Han: count them once
+    is_ascii = line.isascii()  # most lines of most pages: no Han, kana or hangul, letters are [A-Za-z]
+    han = 0 if is_ascii else han_count(line)
+    if is_ascii:
+        letters = len(line) - len(line.encode("ascii").translate(None, _ASCII_LETTERS))
+    else:
+        letters = len(_LETTER.findall(line)) - han  # \w letters include Han: count them once
     visible = len(line) - line.count(" ")
     if not visible or (han + letters) < 0.5 * visible or len(_CODE.findall(line)) * 12 > visible:
         return 0.0, 0.0
     if han < 4 and len(line.split()) < 4:
         return 0.0, 0.0
-    if _KANA_HANGUL.search(line):
+    if not is_ascii and _KANA_HANGUL.search(line):
         return 0.0, han * han_weight + letters
     return han * han_weight, letters
 
