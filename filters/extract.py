@@ -95,8 +95,11 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
 def _hidden(el: etree._Element) -> bool:
-    a = el.attrib
-    return "hidden" in a or a.get("aria-hidden") == "true" or bool(_HIDDEN_STYLE.search(a.get("style", "")))
+    # el.get, not el.attrib: no attribute proxy per element (this runs on every element of every page)
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    style = el.get("style")
+    return style is not None and bool(_HIDDEN_STYLE.search(style))
 
 
 @dataclasses.dataclass
@@ -121,18 +124,17 @@ def visible_text(tree: etree._Element) -> Visible:
     links = 0  # open <a> elements around the current position
     walk = etree.iterwalk(tree, events=("start", "end"))
     for event, el in walk:
+        tag = el.tag  # read once: each read builds a new string
         if event == "start":
-            if el.tag in CHROME or _hidden(el):
+            links += tag == "a"
+            if tag in CHROME or _hidden(el):
                 walk.skip_subtree()  # its "end" still comes, so its tail is counted in the parent's context
-                links += el.tag == "a"
                 continue
-            links += el.tag == "a"
             text = el.text
-            in_link = links > 0
         else:
-            links -= el.tag == "a"
+            links -= tag == "a"
             text = el.tail if el is not tree else None
-            in_link = links > 0
+        in_link = links > 0
         if text and not text.isspace():
             pieces.append(text)
             if not in_link:
@@ -152,6 +154,11 @@ def _chars(s: str) -> int:
 def cut_nodes(tree: etree._Element, max_nodes: int) -> int:
     """Truncate the document after its ``max_nodes``-th element in document order (what cutting the HTML at
     that element would give) and return how many elements were removed."""
+    # XPath counts in C without building an element proxy per node; every node tree.iter() yields (elements,
+    # comments, processing instructions) is a node here, and text nodes only raise the count, so below the
+    # bound nothing can be cut and the Python walk is skipped (all but the largest pages)
+    if tree.xpath("count(descendant-or-self::node())") < max_nodes:
+        return 0
     last = None
     for n, el in enumerate(tree.iter(), 1):
         if n == max_nodes:
