@@ -54,19 +54,16 @@ def _header(meta: dict) -> str:
 
 def _run_mix(run: Path) -> tuple[Counter, Counter]:
     """Characters by language and domain tag of the kept documents: from the commit records, where each worker put
-    its data file's mix (a run on object storage is never downloaded for its card), else from data/ (older runs)."""
-    by_lang, by_domain = Counter(), Counter()
-    for marker in sorted((run / "_shards").glob("*.json")):
-        record = json.loads(marker.read_text())
-        if not str(record.get("files", {}).get("data", "")).startswith("data/"):
-            continue  # an intermediate segment, a plan, or a record of an older version (absolute paths)
-        if "mix" not in record:
-            break
-        by_lang.update(record["mix"]["lang"])
-        by_domain.update(record["mix"]["domain"])
-    else:
-        if by_lang or not any((run / "data").glob("*.parquet")):
-            return by_lang, by_domain
+    its data file's mix (a run on object storage is never downloaded for its card), else, for records of older
+    versions, from data/ itself."""
+    records = [json.loads(m.read_text()) for m in sorted((run / "_shards").glob("*.json"))]
+    kept = [r for r in records if Path(str(r.get("files", {}).get("data", ""))).parent.name == "data"]
+    if kept and all("mix" in r for r in kept):
+        by_lang, by_domain = Counter(), Counter()
+        for r in kept:
+            by_lang.update(r["mix"]["lang"])
+            by_domain.update(r["mix"]["domain"])
+        return by_lang, by_domain
     by_lang, by_domain, _ = mix_of(sorted((run / "data").glob("*.parquet")))
     return by_lang, by_domain
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Callable
 import sys
 from pathlib import Path
@@ -72,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "(repeatable; dotted keys nest: client_kwargs.region_name=us-east-1; values are YAML: anon=true)")
     r.add_argument("--output", "-o", required=True, metavar="DIR",
                    help="output folder (created if missing): a local path, or s3://bucket/prefix (gs://, …) where every node "
-                        "writes its own files through a local cache ($CORPUS_CACHE_DIR, default $TMPDIR/corpus-cache)")
+                        "writes its own files through a local cache ($CORPUS_CACHE_DIR, default $TMPDIR/corpus-cache-UID)")
     r.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
     r.add_argument("--workers", type=_positive(int), default=None, help="parallel shard workers (default: one per available CPU)")
     r.add_argument("--no-resume", action="store_true", help="reprocess shards even if already committed")
@@ -293,6 +294,10 @@ def _pack(args: argparse.Namespace) -> int:
     opts = PackOptions(args.tokenizer, args.seq_len, args.mode, fmts, args.eos_token)
     if not (args.dir or args.mix):
         raise UserError("give the run folder to pack (corpus pack DIR --out PACKED) or a mixture (--mix MIXDIR)")
+    remote = [x for x in (args.dir, args.out) if x and storage.is_url(x)]
+    if remote and (args.address or os.environ.get("RAY_ADDRESS")):
+        raise UserError(f"{remote[0]}: packing a run on object storage runs on this machine (its workers read this "
+                        f"machine's copy); drop --address / RAY_ADDRESS, or pack a copy on a shared disk on the cluster")
     source = args.mix if args.mix else _local_run(args.dir)
     m = pack(source, _local_out(args.out), opts, args.address, args.workers, args.device, mix=bool(args.mix), quiet=args.quiet)
     _publish(args.out)

@@ -126,7 +126,8 @@ def run(
     always written. Both are written while the run still holds its folder."""
     started = time.time()
     prep = prepare(recipe_path, inputs, output, skip_unreadable, input_list, input_prefix, limit, storage_options)
-    if overwrite and any(not storage.is_url(i.path) and Path(i.path).resolve().is_relative_to(prep.out_dir) for i in prep.inputs):
+    if overwrite and any(i.path.startswith(prep.store.url + "/") if storage.is_url(i.path) else
+                         Path(i.path).resolve().is_relative_to(prep.out_dir) for i in prep.inputs):
         raise rundir.OutputFolderError(f"--overwrite would delete inputs of this run inside {prep.out_dir}; write to another --output")
     locks = [rundir.RunLock(prep.out_dir)] + ([rundir.RemoteLease(prep.store)] if prep.store.remote else [])
     try:
@@ -145,6 +146,8 @@ def run(
         where = ray_exec.init(address)
         log(f"{prep.recipe.name}: {len(prep.inputs)} input(s), {len(prep.steps)} stages, on {where}")
         done, failed, plans = _process(prep, resume, workers, log, {"quiet": quiet, "interval": progress_interval})
+        for lock in locks:
+            lock.check()
         summary = _finish(prep, done, failed, plans, started)
         from corpus.card import write_run_card
 
@@ -187,7 +190,7 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
     failed: list[dict] = []
     plans: dict[str, dict] = {}
     store = prep.store
-    present = set(store.keys()) if store.remote else None  # what a remote run's commit records may name
+    present = store.keys() if store.remote else None  # what a remote run's commit records may name, with sizes
     max_cpus = max([s.num_cpus for s in prep.steps] + [1.0])
     max_gpus = max([s.num_gpus for s in prep.steps] + [0.0])
     for seg in segs:
@@ -262,6 +265,7 @@ def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: 
     index = {inp.shard: k for k, inp in enumerate(prep.inputs)}  # the shard index each ShardTask binds with
     fingerprints = [(index[i.shard], prep.store.loc(prep.out_dir / previous[i.shard]["files"]["fingerprints"])) for i in ready]
     log(f"{step.stage_name}: planning over {len(fingerprints)} shard fingerprint file(s)")
+    shard_mod.forget(prep.out_dir, marker, prep.store)  # a replan that dies must not leave the old plan's record
     t0 = time.time()
     work = shard_mod.global_dir(prep.out_dir, step.stage_name)
     progress = TaskProgress(f"{step.stage_name} plan", **display)  # its phases of Ray tasks, live like the shards
@@ -304,6 +308,8 @@ def _finish(prep: Prepared, done: list[dict[str, dict]], failed: list[dict], pla
     outputs = []
     for rec in (rec for r in ordered for rec in r):
         for sink, f in sorted(rec["files"].items()):
+            if not (out_dir / f).resolve().is_relative_to(out_dir.resolve()):
+                continue  # an older record's absolute path outside this folder (a copied run)
             rel = (out_dir / f).relative_to(out_dir)  # relative in a commit record, absolute in older ones
             if len(rel.parts) != 2 or rel.parts[0] not in shard_mod.SINKS:
                 continue  # intermediates and fingerprints are working files, not outputs

@@ -366,7 +366,8 @@ class RayExecutor:
         self.options = {"num_cpus": 1, "memory": memory_mb * 2**20}
         self.remotes: dict[Callable, object] = {}
         self.progress = progress
-        self.tasks: dict[str, list] = {}  # phase -> one ref per task (a task's returns are ready together)
+        self.tasks: dict[str, list] = {}  # phase -> one ref per unfinished task (a task's returns are ready together)
+        self.done: dict[str, int] = {}  # phase -> tasks finished
 
     def map(self, fn: Callable, calls: list[tuple], num_returns: int = 1) -> list:
         if fn not in self.remotes:
@@ -390,11 +391,10 @@ class RayExecutor:
                 return ray.get(refs)
 
     def _count(self) -> None:
-        done = {}
-        for phase, refs in self.tasks.items():
-            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=False)
-            done[phase] = len(ready)
-        self.progress.finished(done)
+        for phase, refs in self.tasks.items():  # only the unfinished refs are kept: finished outputs can be freed
+            ready, self.tasks[phase] = ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=False)
+            self.done[phase] = self.done.get(phase, 0) + len(ready)
+        self.progress.finished(dict(self.done))
 
 
 def cpus() -> int:

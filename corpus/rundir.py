@@ -96,6 +96,9 @@ class RunLock:
         fh.flush()
         self.fh = fh
 
+    def check(self) -> None:
+        """An flock cannot be lost while its file is open."""
+
     def release(self) -> None:
         if self.fh is not None:
             self.fh.close()  # closing drops the lock; the file stays (removing it would race a waiting run)
@@ -155,50 +158,81 @@ def check_writable(out_dir: Path) -> None:
 
 class RemoteLease:
     """The run lock of a folder on object storage, which has no ``flock``: ``DIR/.lock`` created with a
-    conditional PUT (only if absent), so of two runs exactly one gets it. The holder rewrites it every
-    ``beat_s``; a lease not rewritten for ``stale_s`` belonged to a run that died, and is taken over."""
+    conditional PUT (only if absent), so of two runs one gets it. The holder rewrites it every ``beat_s`` with a
+    token of its own; a lease not rewritten for ``stale_s`` belonged to a run that died, and is taken over (then
+    read back after ``settle_s``, since two runs may take over the same dead lease at once). A holder that finds
+    another token in its lease has lost it, and ``check`` says so before the run writes its results."""
 
-    def __init__(self, store: runstore.RunStore, beat_s: float = 30.0, stale_s: float = 300.0) -> None:
+    def __init__(self, store: runstore.RunStore, beat_s: float = 30.0, stale_s: float = 300.0, settle_s: float = 2.0) -> None:
         self.store, self.loc = store, f"{store.url}/.lock"
-        self.beat_s, self.stale_s = beat_s, stale_s
+        self.beat_s, self.stale_s, self.settle_s = beat_s, stale_s, settle_s
+        self.token = secrets.token_hex(8)
         self.stop = threading.Event()
         self.thread: threading.Thread | None = None
+        self.lost: dict | None = None
 
     def _body(self) -> bytes:
-        return json.dumps({"holder": f"process {os.getpid()} on {socket.gethostname()}", "beat": time.time()}).encode()
+        return json.dumps({"holder": f"process {os.getpid()} on {socket.gethostname()}", "beat": time.time(),
+                           "token": self.token}).encode()
+
+    def _held(self) -> dict:
+        try:
+            held = json.loads(runstore.read_bytes(self.loc, self.store.options) or b"{}")
+        except ValueError:
+            return {}
+        return held if isinstance(held, dict) else {}
+
+    def _busy(self, held: dict) -> OutputFolderError:
+        return OutputFolderError(f"{self.store.url} is in use by {held.get('holder', 'another run')}; wait for that run to "
+                                 f"finish, or choose another --output (if that run is dead, its lease expires "
+                                 f"{self.stale_s:.0f}s after its last beat)")
 
     def acquire(self) -> None:
-        for _ in range(2):
-            if runstore.create(self.loc, self._body(), self.store.options):
+        for took_over in (False, True):
+            # a PUT whose reply was lost and was retried finds our own lease: that is ours
+            if runstore.create(self.loc, self._body(), self.store.options) or self._held().get("token") == self.token:
                 break
+            held = self._held()
             try:
-                held = json.loads(runstore.read_bytes(self.loc, self.store.options) or b"{}")
-            except ValueError:
-                held = {}
-            if time.time() - float(held.get("beat", 0)) < self.stale_s:
-                raise OutputFolderError(f"{self.store.url} is in use by {held.get('holder', 'another run')}; wait for that run "
-                                        f"to finish, or choose another --output (if that run is dead, its lease expires "
-                                        f"{self.stale_s:.0f}s after its last beat)")
+                beat = float(held.get("beat", 0))
+            except (TypeError, ValueError):
+                beat = 0.0
+            if took_over or time.time() - beat < self.stale_s:
+                raise self._busy(held)
             runstore.remove(self.loc, self.store.options)  # a dead run's lease
-        else:
-            raise OutputFolderError(f"{self.store.url}: another run took the lock at the same time; try again")
+        if took_over:
+            time.sleep(self.settle_s)
+            held = self._held()
+            if held.get("token") != self.token:
+                raise self._busy(held)
         self.thread = threading.Thread(target=self._beat, daemon=True)
         self.thread.start()
 
     def _beat(self) -> None:
         while not self.stop.wait(self.beat_s):
             try:
+                held = self._held()
+                if held.get("token") != self.token:
+                    self.lost = held
+                    return
                 fs, key = storage.filesystem(self.loc, self.store.options)
                 fs.pipe_file(key, self._body())
             except Exception:  # noqa: BLE001 - a missed beat only shortens the lease; the next one may pass
                 pass
+
+    def check(self) -> None:
+        """Raise if another run took the lease (this one looked dead to it): its results must not be written."""
+        if self.lost is not None:
+            raise OutputFolderError(f"{self.store.url}: lost the run lock to {self.lost.get('holder', 'another run')} "
+                                    f"(this run's beats stopped reaching the store); re-run the same command when it is done")
 
     def release(self) -> None:
         if self.thread is not None:
             self.stop.set()
             self.thread.join()
             self.thread = None
-            runstore.remove(self.loc, self.store.options)
+            if self._held().get("token") == self.token:  # never another run's lease
+                runstore.remove(self.loc, self.store.options)
 
 
 def claim_remote(store: runstore.RunStore, owner: dict, overwrite: bool) -> None:
@@ -219,6 +253,9 @@ def claim_remote(store: runstore.RunStore, owner: dict, overwrite: bool) -> None
     elif ours:
         _refuse_other_run(store.url, prior, owner)
     root = store.root
+    if any(p.is_symlink() for p in [root, *root.parents] if p.is_relative_to(runstore.cache_base())):
+        raise OutputFolderError(f"{root}: this run's cache folder goes through a symlink; corpus writes only inside its own "
+                                f"cache, so remove the link or set {runstore.CACHE_ENV} to another folder")
     for name in OWNED:
         target = root / name
         if target.is_dir() and not target.is_symlink():

@@ -18,9 +18,11 @@ its URL, and each node finds its own copy. For a local run every verb is a no-op
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -31,7 +33,20 @@ CACHE_ENV = "CORPUS_CACHE_DIR"
 
 
 def cache_base() -> Path:
-    return Path(os.environ.get(CACHE_ENV) or Path(tempfile.gettempdir()) / "corpus-cache")
+    """``$CORPUS_CACHE_DIR``, else ``$TMPDIR/corpus-cache-<uid>``, mode 0700 and ours: a cache folder another local
+    user could create first would decide where this user's runs write and delete."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser().resolve()
+    path = Path(tempfile.gettempdir()) / f"corpus-cache-{os.getuid()}"
+    try:
+        path.mkdir(mode=0o700, exist_ok=True)
+        st = path.lstat()
+    except OSError as exc:
+        raise StorageError(f"cannot create the cache folder {path} ({exc.strerror}); set {CACHE_ENV} to a folder you own") from None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise StorageError(f"{path} is not a private folder of yours (a symlink, another user's, or open to others); "
+                           f"remove it, or set {CACHE_ENV} to a folder you own")
+    return path
 
 
 def _key_parts(url: str) -> list[str]:
@@ -157,17 +172,42 @@ def read_bytes(loc: str, options: dict | None = None) -> bytes | None:
 
 def mirror(url: str, options: dict | None = None, documents: bool = True) -> Path:
     """This machine's copy of the run folder at ``url``, for the commands that read a finished run (stats,
-    inspect, report, export, pack, review): its records, and with ``documents`` its sinks and plans. Working
-    files (``_work/``, the dedup fingerprints) stay in the store."""
+    inspect, report, export, pack, review): its records, and with ``documents`` the files its commit records name
+    and its plans. An object no commit record names (a shard that failed while uploading) is left in the store, a
+    file the store no longer holds is removed here, and working files (``_work/``, fingerprints) stay in the store."""
     keys = listing(url, options)
     if "stats.json" not in keys:
         raise StorageError(f"{url}: no finished run there (no stats.json); give the --output of a `corpus run`")
-    for rel in sorted(keys):
-        top = rel.split("/", 1)[0]
-        if rel.startswith("_work/") or "/fingerprints/" in rel or (not documents and "/" in rel and top != "_shards"):
-            continue
+    records = {k for k in keys if k.startswith("_shards/") or "/" not in k}
+    for rel in sorted(records):
         fetch(f"{url}/{rel}", options)
-    return local_of(url)
+    root = local_of(url)
+    named = {f for rel in records if rel.startswith("_shards/") for f in _named(root / rel)}
+
+    def wanted(rel: str) -> bool:
+        top = rel.split("/", 1)[0]
+        if rel in records:
+            return True
+        if not documents or top == "_work" or "/fingerprints/" in rel:
+            return False
+        return rel in named if top in SINK_DIRS else True
+
+    for rel in sorted(k for k in keys if wanted(k) and k not in records):
+        fetch(f"{url}/{rel}", options)
+    for old in [p for p in root.rglob("*") if p.is_file() and not p.name.endswith(".tmp") and p.name != ".lock"]:
+        if not (old.relative_to(root).as_posix() in keys and wanted(old.relative_to(root).as_posix())):
+            old.unlink()
+    return root
+
+
+SINK_DIRS = ("data", "rejected", "quarantine")
+
+
+def _named(marker: Path) -> list[str]:
+    try:
+        return [str(f) for f in json.loads(marker.read_text()).get("files", {}).values()]
+    except (OSError, ValueError, AttributeError):
+        return []
 
 
 @dataclasses.dataclass(frozen=True)

@@ -282,13 +282,22 @@ class ShardWorker:
             fetch_shared(store, seg.entering.stage_name)
         stats, files = process(task.inp, self.recipe.read, seg, self.schema, root, task.index, report)
         rel = {s: store.rel(p) for s, p in files.items()}
-        record: dict = {"digests": {}}
-        for sink, path in files.items():
-            store.publish(path)
-            record["digests"][sink] = [Path(path).stat().st_size, sha256_file(path)]
+        record: dict = {"digests": {s: [Path(p).stat().st_size, sha256_file(p)] for s, p in files.items()}}
         if rel.get("data", "").startswith("data/"):
             by_lang, by_domain, _ = mix_of([Path(files["data"])])
             record["mix"] = {"lang": dict(by_lang), "domain": dict(by_domain)}
+        published: list[str] = []
+        try:
+            for path in files.values():
+                store.publish(path)
+                published.append(path)
+        except BaseException:  # no object without a commit record: what did go up comes down again
+            for path in published:
+                store.remove(path)
+            raise
+        if store.remote:  # this node's copies are not read again (the record has their digests and mix)
+            for path in [*files.values(), *([_intermediate(root, seg.entering.stage_name, task.inp.shard)] if seg.entering else [])]:
+                Path(path).unlink(missing_ok=True)
         return task, stats, rel, record
 
 
@@ -331,16 +340,21 @@ def forget(out_dir: Path, shard: str, store: RunStore | None = None) -> None:
             store.remove(path) if store is not None else path.unlink(missing_ok=True)
 
 
-def read_marker(out_dir: Path, shard: str, fingerprint: str, present: set[str] | None = None) -> dict | None:
-    """The shard's commit record if it was made under ``fingerprint`` and its files are all there (on disk, or
-    among ``present``: the keys of a run on object storage)."""
+def read_marker(out_dir: Path, shard: str, fingerprint: str, present: dict[str, int] | None = None) -> dict | None:
+    """The shard's commit record if it was made under ``fingerprint`` and its files are all there: on disk, or
+    among ``present`` (key -> size of a run on object storage) with the size its worker recorded."""
     p = marker_path(out_dir, shard)
     try:
         payload = json.loads(p.read_text())
     except (OSError, ValueError):
         return None
-    files = payload.get("files", {}).values()
-    there = (lambda f: f in present) if present is not None else (lambda f: (out_dir / f).exists())
-    if payload.get("fingerprint") != fingerprint or not all(there(f) for f in files):
+    sizes = {sink: d[0] for sink, d in payload.get("digests", {}).items()}
+
+    def there(sink: str, f: str) -> bool:
+        if present is None:
+            return (out_dir / f).exists()
+        return f in present and present[f] == sizes.get(sink, present[f])
+
+    if payload.get("fingerprint") != fingerprint or not all(there(s, f) for s, f in payload.get("files", {}).items()):
         return None
     return payload

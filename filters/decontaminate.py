@@ -131,7 +131,9 @@ class Decontaminate(Step):
         if not Path(self.params.index_dir).is_dir():  # a node without the driver's disk: the same index, built here
             import tempfile
 
-            self.prepare(Path(tempfile.mkdtemp(prefix="corpus-decont-")))
+            from corpus.runstore import cache_base
+
+            self.prepare(Path(tempfile.mkdtemp(prefix="decontaminate-", dir=cache_base())))  # small; one per worker
         self.index = Index(self.params.index_dir)
         self.matcher = Matcher(self.index, self.params.min_overlap)
 

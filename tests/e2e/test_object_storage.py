@@ -242,5 +242,6 @@ def test_two_nodes_without_a_shared_disk_write_the_same_bytes_to_s3(store, s3_in
     same_bytes(got, s3_input_run)
     nodes = {json.loads(v["body"]).get("node") for k, v in got.items() if k.startswith("_shards/") and "plan--" not in k}
     assert len(nodes) == 2  # both nodes processed shards
-    wrote = [{p.name for p in (c / "s3" / BUCKET / "runs" / "cluster" / "rejected").glob("*.parquet")} for c in caches]
-    assert all(wrote) and not wrote[0] & wrote[1]  # each node wrote its own shards, in its own cache
+    # each node worked in its own cache and left no copy of what it uploaded there (a node's disk is not the store)
+    assert all((c / "s3" / BUCKET / "runs" / "cluster").is_dir() for c in caches)
+    assert not [p for c in caches for p in c.rglob("*.parquet") if p.parent.name in SINKS]

@@ -92,12 +92,66 @@ def test_mirror_refuses_a_prefix_with_no_run(s3, cache):
         runstore.mirror(f"s3://{BUCKET}/nothing-here")
 
 
+def test_mirror_reads_what_the_commit_records_name_and_drops_what_the_store_lost(s3, cache):
+    c, url = s3.client(), f"s3://{BUCKET}/runs/mirrored"
+    for key, body in {"stats.json": b"{}", "_shards/a.json": json.dumps({"files": {"data": "data/a.parquet"}}).encode(),
+                      "data/a.parquet": b"committed", "data/b.parquet": b"uploaded, then its shard failed: no record",
+                      "_work/dedup/a.parquet": b"working file"}.items():
+        c.put_object(Bucket=BUCKET, Key=f"runs/mirrored/{key}", Body=body)
+    root = runstore.local_of(url)
+    (root / "data").mkdir(parents=True)
+    (root / "data" / "old.parquet").write_bytes(b"left by an earlier copy of another run")
+    runstore.mirror(url)
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()) == \
+        ["_shards/a.json", "data/a.parquet", "stats.json"]
+    runstore.mirror(url, documents=False)  # stats: the records only
+    assert not (root / "data" / "a.parquet").exists() and (root / "_shards" / "a.json").exists()
+
+
+def test_the_default_cache_is_private(monkeypatch, tmp_path):
+    monkeypatch.delenv(runstore.CACHE_ENV, raising=False)
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    base = runstore.cache_base()
+    assert base == tmp_path / f"corpus-cache-{os.getuid()}" and base.stat().st_mode & 0o777 == 0o700
+    base.rmdir()
+    (tmp_path / "elsewhere").mkdir()
+    base.symlink_to(tmp_path / "elsewhere")  # made by someone else first
+    with pytest.raises(StorageError, match="not a private folder of yours"):
+        runstore.cache_base()
+
+
 def test_create_writes_only_where_nothing_is(s3):
     loc = f"s3://{BUCKET}/once/marker"
     assert runstore.create(loc, b"first") is True
     assert runstore.create(loc, b"second") is False
     assert runstore.read_bytes(loc) == b"first"
     assert runstore.read_bytes(f"s3://{BUCKET}/once/absent") is None
+
+
+def test_a_lease_taken_by_another_run_is_lost_and_not_removed(s3, cache):
+    store = runstore.RunStore.of(f"s3://{BUCKET}/runs/stolen")
+    lease = RemoteLease(store, beat_s=0.1)
+    lease.acquire()
+    lease.check()  # still ours
+    other = json.dumps({"holder": "process 9 on node-c", "beat": time.time(), "token": "theirs"}).encode()
+    s3.client().put_object(Bucket=BUCKET, Key="runs/stolen/.lock", Body=other)
+    time.sleep(1.0)
+    with pytest.raises(OutputFolderError, match="lost the run lock to process 9 on node-c"):
+        lease.check()
+    lease.release()
+    assert json.loads(runstore.read_bytes(f"{store.url}/.lock"))["token"] == "theirs"  # the other run's lease stays
+
+
+def test_a_garbled_lease_is_taken_over_not_a_traceback(s3, cache):
+    store = runstore.RunStore.of(f"s3://{BUCKET}/runs/garbled")
+    for body in (b"[1, 2]", b'{"beat": "yesterday"}', b"\xff not json"):
+        s3.client().put_object(Bucket=BUCKET, Key="runs/garbled/.lock", Body=body)
+        lease = RemoteLease(store, settle_s=0.1)
+        lease.acquire()
+        lease.release()
 
 
 def test_the_lease_keeps_a_second_run_out_and_a_dead_runs_lease_is_taken_over(s3, cache):
