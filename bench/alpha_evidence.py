@@ -69,13 +69,14 @@ def wilson(k: int, n: int) -> str:
     return f"{max(0.0, mid - half):.2f}-{min(1.0, mid + half):.2f}"
 
 
-def table(docs: list[dict], signal: dict[str, float], thr: dict[str, float], labels: dict[str, bool], title: str) -> None:
-    print(f"\n{title} (en < {thr['en']:g}, zh < {thr['zh']:g}): drops per source, labelled precision (not usable / labelled)")
-    sources = sorted({d["source"] for d in docs})
+def drop_table(docs: list[dict], dropped_if, labels: dict[str, bool], title: str) -> None:
+    """Documents ``dropped_if(doc)`` drops, per source, and the labelled precision of those drops (the evidence
+    scripts of every rule print this same table)."""
+    print(title)
     all_bad = all_lab = all_drop = 0
-    for s in sources:
+    for s in sorted({d["source"] for d in docs}):
         ds = [d for d in docs if d["source"] == s]
-        dropped = [d for d in ds if signal[d["id"]] < thr[d["lang"]]]
+        dropped = [d for d in ds if dropped_if(d)]
         lab = [labels[d["id"]] for d in dropped if d["id"] in labels]
         bad = sum(not u for u in lab)
         all_bad, all_lab, all_drop = all_bad + bad, all_lab + len(lab), all_drop + len(dropped)
@@ -84,6 +85,11 @@ def table(docs: list[dict], signal: dict[str, float], thr: dict[str, float], lab
     prec = f"{all_bad / all_lab:.2f} ({all_bad}/{all_lab}, Wilson 95% {wilson(all_bad, all_lab)})" if all_lab else "-"
     print(f"  {'all':18} {all_drop:4d}/{len(docs):<5d} {all_drop / len(docs):6.1%}  precision {prec}"
           + (f"; {all_drop - all_lab} unlabelled" if all_drop > all_lab else ""))
+
+
+def table(docs: list[dict], signal: dict[str, float], thr: dict[str, float], labels: dict[str, bool], title: str) -> None:
+    drop_table(docs, lambda d: signal[d["id"]] < thr[d["lang"]], labels,
+               f"\n{title} (en < {thr['en']:g}, zh < {thr['zh']:g}): drops per source, labelled precision (not usable / labelled)")
 
 
 def quantiles(docs: list[dict], signal: dict[str, float], title: str) -> None:

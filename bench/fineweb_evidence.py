@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from alpha_evidence import wilson  # noqa: E402
+from alpha_evidence import drop_table  # noqa: E402
 from filters.fineweb import STOP_CHARS, duplicate_line_chars, line_punct_ratio, row_text  # noqa: E402
 from repetition_evidence import gather, load_labels  # noqa: E402
 
@@ -82,20 +82,9 @@ def drops(rule: str, value: float, thr: float) -> bool:
 
 def table(docs: list[dict], sig: dict[str, dict], thr: dict[str, dict], rule: str, labels: dict[str, bool], title: str) -> None:
     op = "<" if rule == "punct" else ">"
-    print(f"\n{title}: fineweb.{RULES[rule]} (en {op} {thr['en'][rule]:g}, zh {op} {thr['zh'][rule]:g}); "
-          "drops per source, labelled precision (not usable / labelled)")
-    all_bad = all_lab = all_drop = 0
-    for s in sorted({d["source"] for d in docs}):
-        ds = [d for d in docs if d["source"] == s]
-        dropped = [d for d in ds if drops(rule, sig[d["id"]][rule], thr[d["lang"]][rule])]
-        lab = [labels[d["id"]] for d in dropped if d["id"] in labels]
-        bad = sum(not u for u in lab)
-        all_bad, all_lab, all_drop = all_bad + bad, all_lab + len(lab), all_drop + len(dropped)
-        prec = f"{bad / len(lab):.2f} ({bad}/{len(lab)}, {wilson(bad, len(lab))})" if lab else "-"
-        print(f"  {s:18} {len(dropped):4d}/{len(ds):<5d} {len(dropped) / len(ds):6.1%}  precision {prec}")
-    prec = f"{all_bad / all_lab:.2f} ({all_bad}/{all_lab}, Wilson 95% {wilson(all_bad, all_lab)})" if all_lab else "-"
-    print(f"  {'all':18} {all_drop:4d}/{len(docs):<5d} {all_drop / len(docs):6.1%}  precision {prec}"
-          + (f"; {all_drop - all_lab} unlabelled" if all_drop > all_lab else ""))
+    drop_table(docs, lambda d: drops(rule, sig[d["id"]][rule], thr[d["lang"]][rule]), labels,
+               f"\n{title}: fineweb.{RULES[rule]} (en {op} {thr['en'][rule]:g}, zh {op} {thr['zh'][rule]:g}); "
+               "drops per source, labelled precision (not usable / labelled)")
 
 
 def pairs(docs: list[dict], after: dict[str, dict]) -> None:
