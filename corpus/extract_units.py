@@ -28,17 +28,7 @@ weighted minimum + fraction in both units 0.857; en pages unchanged.
 
 from __future__ import annotations
 
-import re
-
-from corpus.textunits import HAN_CLASS
-
 HAN_CHAR_WEIGHT = 3
-_HAN = re.compile(f"[{HAN_CLASS}]")
-
-
-def han_chars(s: str) -> int:
-    """Han characters in ``s``; ASCII text (most text nodes of most pages) skips the scan."""
-    return 0 if s.isascii() else len(_HAN.findall(s))
 
 
 def latin_equiv(nonspace: int, han: int, weight: float = HAN_CHAR_WEIGHT) -> float:

@@ -39,7 +39,8 @@ import re
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree, NodeType
 
-from corpus.extract_units import HAN_CHAR_WEIGHT, han_chars, keeps_enough, latin_equiv
+from corpus.extract_units import HAN_CHAR_WEIGHT, keeps_enough, latin_equiv
+from corpus.textunits import han_count
 
 LINK_BLOCK_MIN = 3  # links in a block (or link-only blocks in a run) that make it a link list
 LINK_DENSITY = 0.8  # share of a block's visible characters that are link text for it to be a link list
@@ -140,7 +141,7 @@ class Pruner:
                     st.link_chars += n
                 elif n:
                     self.prose += n
-                    self.prose_han += han_chars(child.text)
+                    self.prose_han += han_count(child.text)
             elif t == NodeType.ELEMENT:
                 self.seen += 1
                 if self.seen > self.max_nodes:  # size bound: drop this element, its subtree and all after it
@@ -239,7 +240,7 @@ def extract_fast(page: str, max_nodes: int, min_kept_frac: float, min_visible_ch
     best: tuple[float, str, str] | None = None
     for mode, main in (("resiliparse", True), ("resiliparse_recall", False))[: 2 if fallback else 1]:
         text = _text(tree, main).strip()
-        n, han = _chars(text), han_chars(text)
+        n, han = _chars(text), han_count(text)
         kept = latin_equiv(n, han, han_weight)
         if n and (best is None or kept > best[0]):
             best = (kept, mode, text)

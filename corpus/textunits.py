@@ -47,7 +47,8 @@ STOP_WORDS = {
 
 
 def han_count(text: str) -> int:
-    return len(_HAN.findall(text))
+    """Han characters in ``text``; ASCII text (most text nodes of most pages) skips the scan."""
+    return 0 if text.isascii() else len(_HAN.findall(text))
 
 
 def is_cjk_lang(lang: str | None) -> bool:

@@ -65,7 +65,8 @@ from trafilatura.utils import load_html
 from corpus.registry import register
 from corpus.step import Step, mark, set_column
 from filters.charset import decode, looks_binary
-from corpus.extract_units import HAN_CHAR_WEIGHT, han_chars, keeps_enough, latin_equiv
+from corpus.extract_units import HAN_CHAR_WEIGHT, keeps_enough, latin_equiv
+from corpus.textunits import han_count
 from corpus.resiliparse_extract import extract_fast
 from corpus.errors import Transient
 
@@ -139,7 +140,7 @@ def visible_text(tree: etree._Element) -> Visible:
             pieces.append(text)
             if not in_link:
                 prose += _chars(text)
-                han += han_chars(text)
+                han += han_count(text)
     return Visible(" ".join(" ".join(pieces).split()), prose, han)
 
 
@@ -369,7 +370,7 @@ def extract_page(page: str, url: str | None, p: ExtractParams) -> Extracted:
     for mode in chain:
         doc = _run_mode(tree, mode, url, p)
         text = (doc.text or "") if doc is not None else ""
-        n, han = _chars(text), han_chars(text)
+        n, han = _chars(text), han_count(text)
         kept = latin_equiv(n, han, p.han_char_weight)
         if n and (best is None or kept > best[0]):
             best = (kept, mode, doc)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from corpus.extract_units import HAN_CHAR_WEIGHT, han_chars, keeps_enough
+from corpus.extract_units import HAN_CHAR_WEIGHT, keeps_enough
+from corpus.textunits import han_count
 from corpus.recipe import RecipeError, build_params
 from filters.charset import decode
 from filters.extract import ExtractParams, _chars, _run_mode, extract_page
@@ -60,7 +61,7 @@ def test_the_kept_fraction_is_checked_in_both_units_on_a_mixed_page(pages):
     from trafilatura.utils import load_html
 
     precision = _run_mode(load_html(page), "precision", url, p).text
-    n, han = _chars(precision), han_chars(precision)
+    n, han = _chars(precision), han_count(precision)
     v = got.visible
     assert n < p.min_kept_frac * v.prose_chars  # under half in raw characters...
     assert n + (HAN_CHAR_WEIGHT - 1) * han >= p.min_kept_frac * v.prose_equiv()  # ...over half weighted
