@@ -145,6 +145,8 @@ def alpha_word_ratio(text: str, lang: str | None) -> float:
         elif _HAS_ALNUM.search(w):
             alnum += 1
     return alpha / alnum if alnum else 0.0
+
+
 _PARA = re.compile(r"\n{2,}")
 _LINES = re.compile(r"\n+")
 

@@ -76,7 +76,7 @@ def judge(labels: pa.Table, view: RunView | None) -> dict:
         fate = {"stage": f["drop_stage"], "reason": f["drop_reason"], "lang": f["lang"]}
         q = store.question_of(fate["stage"], fate["reason"])
         asked = [r for r in rs if r["question"] == q]
-        fresh = [r for r in asked if r["text_hash"] is None or r["text_hash"] == hashes.get(doc_id)]
+        fresh = _fresh(asked, hashes.get(doc_id))
         if fresh:
             out["rows"].append(dict(fresh[-1], **fate))
         else:
@@ -95,10 +95,15 @@ def quality_labels(labels: pa.Table, view: RunView) -> dict[str, dict]:
     hashes = view.text_hashes(list(rows))
     out = {}
     for doc_id, rs in rows.items():
-        fresh = [r for r in rs if r["text_hash"] is None or r["text_hash"] == hashes.get(doc_id)]
+        fresh = _fresh(rs, hashes.get(doc_id))
         if fresh:
             out[doc_id] = fresh[-1]
     return out
+
+
+def _fresh(rows: list[dict], current: str | None) -> list[dict]:
+    """The rows that judged the text a document has now (rows older than the hash column are taken as judging it)."""
+    return [r for r in rows if r["text_hash"] is None or r["text_hash"] == current]
 
 
 def _dropped_counts(view: RunView | None) -> dict[tuple[str, str, str], int]:
