@@ -41,7 +41,6 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import warcfaults as wf  # noqa: E402
-from fastwarc.warc import ArchiveIterator as FastIterator  # noqa: E402
 from warcio.archiveiterator import ArchiveIterator as WarcioIterator  # noqa: E402
 from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from warcio.warcwriter import WARCWriter  # noqa: E402
@@ -49,6 +48,11 @@ from warcio.warcwriter import WARCWriter  # noqa: E402
 from corpus.readers import Damage, discover, read  # noqa: E402
 from corpus.readers.warcframe import Framer, Gap  # noqa: E402
 from corpus.recipe import ReadParams  # noqa: E402
+
+try:  # not a project dependency: installed by hand for this comparison (pip install fastwarc)
+    from fastwarc.warc import ArchiveIterator as FastIterator
+except ImportError:
+    FastIterator = None
 
 DATA = ROOT.parent / "shared" / "data"
 OUT = ROOT / "out" / "bench"
@@ -369,6 +373,66 @@ def print_faults(result: dict) -> None:
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
+# -- output identity: what our reader returns, hashed per file, to check that a speed change changes nothing ---
+def identity_files(tmp: Path, seeds: int, mb: float) -> dict[str, Path]:
+    """Every file the bench reads, every fault case and random-damage seed (gz and plain), and ARC files."""
+    files = {p.name: p for p in sorted((DATA / "crawl").glob("*.warc.gz"))}
+    files.update({p.name: p for p in sorted((DATA / "warc-edge").glob("*.warc.gz"))})
+    for p in (OUT / f"synthetic-{int(mb)}mb.warc.gz", OUT / f"synthetic-{int(mb)}mb.warc.wet.gz"):
+        if p.exists():
+            files[p.name] = p
+    recs = wf.records(DATA / "crawl" / "segment-00000.warc.gz", N)
+    for name, parts, gz, _ in fault_cases(recs):
+        files[name] = write(tmp / (name.replace("/", "-") + ".warc" + ".gz" * gz), parts, gz)
+    for gz in (True, False):
+        for seed in range(seeds):
+            rng = random.Random(seed)
+            k = rng.randrange(1, N)
+            blob = wf.member(recs[k]) if gz else recs[k]
+            a = rng.randrange(len(blob))
+            b = min(len(blob), a + rng.choice([1, 4, 40, 400]))
+            kind = rng.choice(["zero", "random", "delete", "insert"])
+            filler = {"zero": bytes(b - a), "random": rng.randbytes(b - a), "delete": b"", "insert": rng.randbytes(b - a) + blob[a:b]}[kind]
+            parts = list(recs)
+            parts[k] = wf_Raw(blob[:a] + filler + blob[b:])
+            name = f"random-{seed}-{'gz' if gz else 'plain'}"
+            files[name] = write(tmp / (name + ".warc" + ".gz" * gz), parts, gz)
+    body = b"HTTP/1.0 200 OK\r\nContent-Type: text/html\r\n\r\n<html><body><p>An ARC page.</p></body></html>"
+    info = b"1 0 InternetArchive\nURL IP-address Archive-date Content-type Archive-length\n"
+    head = b"filedesc://t.arc 0.0.0.0 20240101000000 text/plain %d\n" % len(info) + info + b"\n"
+    arc = [head] + [b"http://arc.example/%d 1.2.3.4 20240101000000 text/html %d\n" % (i, len(body) + d) + body + b"\n"
+                    for i, d in enumerate([0, -7, 0, 5, 0])]
+    for gz in (True, False):
+        files[f"arc-{'gz' if gz else 'plain'}"] = write(tmp / ("t.arc" + ".gz" * gz), arc, gz)
+    return files
+
+
+def identity(files: dict[str, Path]) -> dict[str, str]:
+    """sha256 of every row (all columns) and every Damage ``corpus.readers.read`` yields per file, with the default
+    parameters and with a small record cap and batch (too_large paths, batch edges); and of the Framer's items."""
+    out = {}
+    for name, path in files.items():
+        for label, params in (("default", ReadParams()), ("small", ReadParams(max_record_bytes=3000, batch_size=7))):
+            h = hashlib.sha256()
+            (inp,) = discover([str(path)])
+            for item in read(inp, params):
+                if isinstance(item, Damage):
+                    h.update(repr(("damage", item.message.replace(str(path), "<path>"), item.offset, item.length)).encode())
+                else:
+                    for row in item.drop_columns(["source", "shard"]).to_pylist():
+                        h.update(repr(sorted(row.items())).encode())
+            out[f"{name}:{label}"] = h.hexdigest()
+        h = hashlib.sha256()
+        framer = Framer(str(path), ("warcinfo", "request", "response", "metadata", "conversion", "revisit", "resource"), 2000)
+        try:
+            for item in framer.items():
+                h.update(repr(item).encode())
+        finally:
+            framer.close()
+        out[f"{name}:framer"] = h.hexdigest()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reps", type=int, default=3)
@@ -378,9 +442,30 @@ def main() -> None:
     ap.add_argument("--faults", action="store_true", help="also run the damage cases")
     ap.add_argument("--seeds", type=int, default=60)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--identity", type=Path, help="write our reader's output hashes per file (and fault case) here; "
+                    "if the file exists, compare with it instead and exit 1 on any difference")
     args = ap.parse_args()
+    if FastIterator is None:
+        print("fastwarc is not installed (it is no project dependency): its columns are left out; "
+              "`.venv/bin/pip install fastwarc` to compare with it", file=sys.stderr)
+        for table in (READERS, FAULT_READERS):
+            for k in [k for k in table if k.startswith("fastwarc")]:
+                del table[k]
+        args.readers = ",".join(r for r in args.readers.split(",") if r in READERS)
     OUT.mkdir(parents=True, exist_ok=True)
     report: dict = {}
+    if args.identity:
+        tmp = OUT / "identity"
+        tmp.mkdir(exist_ok=True)
+        got = identity(identity_files(tmp, args.seeds, args.mb))
+        if not args.identity.exists():
+            args.identity.write_text(json.dumps(got, indent=1))
+            print(f"{len(got)} output hashes written to {args.identity}")
+            return
+        want = json.loads(args.identity.read_text())
+        diff = sorted(k for k in want.keys() | got.keys() if want.get(k) != got.get(k))
+        print(f"{len(got)} output hashes, {len(diff)} differ from {args.identity}" + "".join(f"\n  {k}" for k in diff))
+        raise SystemExit(1 if diff else 0)
     if not args.no_speed:
         files = {p.name: p for p in sorted((DATA / "crawl").glob("*.warc.gz"))}
         files.update({p.name: p for p in sorted((DATA / "warc-edge").glob("*.warc.gz"))})
