@@ -6,6 +6,11 @@ The full scans read small columns only: ``text`` is turned into its length as ea
 and batches are pooled into chunks of at least ``BATCH`` rows so that the per-chunk work (casts, group-bys,
 value counts) is paid a few times per million rows rather than once per file. Sample documents are chosen
 from those small columns first (their row numbers), and only their rows' text is read back, from their files.
+
+A large run's report can take minutes, so its long phases (the scans of data/ and rejected/, the samples, the human
+review's curves) report their progress through ``corpus.progress.CountProgress``, as ``corpus pack`` does: files
+(or steps, or curves) done of their total, rows read and an ETA; a line per minute in a log, nothing when quiet.
+The display only reads counts: the report is the same with it or without.
 """
 
 from __future__ import annotations
@@ -15,9 +20,9 @@ import dataclasses
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -26,6 +31,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from corpus.progress import CountProgress
 from corpus.stats import load_stats
 
 SAMPLE_CAP = 20_000
@@ -37,6 +43,24 @@ BATCH = 64 * 1024
 FILE_GROUP = 256  # files per dataset scanned at once (see Sink.batches)
 SAMPLE_BATCH = 4096  # the batches the kept side of the samples is looked for in (which kept pages are shown depends on them)
 DECONT = ["id", "url", "decont_benchmark", "decont_item", "decont_overlap", "decont_span"]
+
+
+@dataclasses.dataclass
+class Display:
+    """Where and how often the report's phases show their progress (``corpus.progress``: a redrawn line on a
+    terminal, a plain line every ``interval`` seconds elsewhere, nothing when ``quiet``)."""
+
+    quiet: bool = False
+    interval: float | None = None
+    stream: TextIO | None = None
+
+    def counter(self, phase: str, units: list[str] | dict[str, int], unit_name: str) -> CountProgress:
+        return CountProgress(f"report: {phase}", units, unit_name, stream=self.stream, interval=self.interval, quiet=self.quiet)
+
+
+def _sizes(files: list[str]) -> dict[str, int]:
+    """File -> bytes: a scan's ETA weighs its files by size."""
+    return {f: max(1, Path(f).stat().st_size) for f in files}
 
 
 class Thinned:
@@ -160,24 +184,43 @@ class Sink:
         self.names = set(self.schema.names) if self.schema is not None else set()
         self.first_row: dict[str, int] = {}  # file -> number of its first row, in file order, from every scan so far
 
-    def batches(self, columns: list[str], batch_size: int) -> Iterator[tuple[int, pa.RecordBatch]]:
+    def batches(self, columns: list[str], batch_size: int,
+                done: Callable[[str, int], None] | None = None) -> Iterator[tuple[int, pa.RecordBatch]]:
         """(number of the batch's first row, batch) in file order. A dataset keeps every scanned file's metadata
-        (about 0.3 MB a file with this many columns: 1.6 GB for 6,000 files), so files are scanned FILE_GROUP at a time."""
+        (about 0.3 MB a file with this many columns: 1.6 GB for 6,000 files), so files are scanned FILE_GROUP at a time.
+        ``done(file, rows)`` is called as the scan leaves each file (every file of a group, empty ones too, by the
+        group's end), for the progress display."""
         row = 0
         for g in range(0, len(self.files), FILE_GROUP):
-            group = ds.dataset(self.files[g : g + FILE_GROUP], schema=self.schema, format="parquet")
+            paths = self.files[g : g + FILE_GROUP]
+            group = ds.dataset(paths, schema=self.schema, format="parquet")
+            current, n, seen = None, 0, set()
             for tagged in group.scanner(columns=columns, batch_size=batch_size, use_threads=False).scan_batches():
-                self.first_row.setdefault(tagged.fragment.path, row)  # a scan stopped early keeps what the others found
+                path = tagged.fragment.path
+                self.first_row.setdefault(path, row)  # a scan stopped early keeps what the others found
+                if path != current:
+                    if done is not None and current is not None:
+                        done(current, n)
+                    current, n = path, 0
+                    seen.add(path)
+                n += tagged.record_batch.num_rows
                 yield row, tagged.record_batch
                 row += tagged.record_batch.num_rows
+            if done is not None:
+                if current is not None:
+                    done(current, n)
+                for path in paths:  # files that gave no batch (no rows)
+                    if path not in seen:
+                        done(path, 0)
 
-    def chunks(self, columns: list[str]) -> Iterator[pa.Table]:
+    def chunks(self, columns: list[str], done: Callable[[str, int], None] | None = None) -> Iterator[pa.Table]:
         """The columns in chunks of at least ``BATCH`` rows, ``text`` replaced by its length in characters (``_chars``,
         null where the text is), with each row's number (``_row``) and the number of the scan batch it came in
-        (``_batch``, for the sums and first-seen orders that must not depend on the chunking)."""
+        (``_batch``, for the sums and first-seen orders that must not depend on the chunking). ``done``: as for
+        :meth:`batches`."""
         pending: list[pa.RecordBatch] = []
         held, schema = 0, None
-        for k, (row, b) in enumerate(self.batches(columns, BATCH)):
+        for k, (row, b) in enumerate(self.batches(columns, BATCH, done)):
             arrays = [pc.utf8_length(c) if n == "text" else c for n, c in zip(b.schema.names, b.columns)]
             arrays += [pa.array(np.arange(row, row + b.num_rows, dtype=np.int64)), pa.array(np.full(b.num_rows, k, np.int32))]
             if schema is None:  # one schema object for every batch: concatenating then costs no schema comparisons
@@ -248,7 +291,15 @@ def _batches_of(t: pa.Table) -> np.ndarray:
     return _col(t, "_batch").to_numpy()
 
 
-def _scan_kept(data: Sink, signals: list[Signal], pools: dict[str, Pool], lengths: np.ndarray, decont: list[int]) -> dict:
+def _scan(sink: Sink, columns: list[str], display: Display) -> Iterator[pa.Table]:
+    """A full scan of a sink's ``columns`` in chunks (:meth:`Sink.chunks`), its progress shown by file."""
+    progress = display.counter(f"{Path(sink.files[0]).parent.name}/", _sizes(sink.files), "files")
+    yield from sink.chunks(columns, lambda f, n: progress.commit(f, {"rows": n}))
+    progress.close()
+
+
+def _scan_kept(data: Sink, signals: list[Signal], pools: dict[str, Pool], lengths: np.ndarray, decont: list[int],
+               display: Display | None = None) -> dict:
     langs, domains, tags = Counter(), Counter(), Counter()
     chars = Counter()
     if not data.files:
@@ -257,7 +308,7 @@ def _scan_kept(data: Sink, signals: list[Signal], pools: dict[str, Pool], length
     cols = [s.column for s in signals if s.column in names] + [c for c in ("id", "lang", "domain", "domain_tag", "text") if c in names]
     if "decont_benchmark" in names:
         cols.append("decont_benchmark")
-    for chunk in data.chunks(list(dict.fromkeys(cols))):
+    for chunk in _scan(data, list(dict.fromkeys(cols)), display or Display(quiet=True)):
         if "lang" in names:
             lang = _col(chunk, "lang")
             langs.update({r["values"]: r["counts"] for r in pc.value_counts(lang).to_pylist()})
@@ -321,7 +372,7 @@ class DomainReasons:
 
 
 def _scan_rejected(rejected: Sink, signals: list[Signal], lengths: np.ndarray, domain_reasons: DomainReasons,
-                   picker: Picker, decont: list[int]) -> None:
+                   picker: Picker, decont: list[int], display: Display | None = None) -> None:
     """Signal values of each stage's drops, the lengths of dropped documents that have text, (domain, reason)
     counts, the rows to show as samples and the passages that quote a benchmark; records that never became
     documents (``read.*``) carry no domain and no text and are left out of the domain and length counts."""
@@ -336,7 +387,7 @@ def _scan_rejected(rejected: Sink, signals: list[Signal], lengths: np.ndarray, d
     cols = sorted({s.column for group in by_stage.values() for s in group} | set(extra) | {"drop_stage"})
     if "decont_benchmark" in names:
         cols.append("decont_benchmark")
-    for chunk in rejected.chunks(cols):
+    for chunk in _scan(rejected, cols, display or Display(quiet=True)):
         if "text" in names:
             n = pc.fill_null(_col(chunk, "_chars"), 0).to_numpy(zero_copy_only=False)
             lengths += np.histogram(n[n > 0], LENGTH_EDGES)[0]
@@ -375,13 +426,19 @@ def _signal_values(row: dict, stage: str, signals: list[Signal]) -> list[dict]:
     return out
 
 
+SAMPLE_STEPS = ["dropped pages", "kept pages", "keepers dropped later", "quarantine"]
+
+
 def _samples(sinks: dict[str, Sink], stats: dict, picker: Picker, signals: list[Signal] | None = None,
-             pools: dict[str, Pool] | None = None) -> dict:
+             pools: dict[str, Pool] | None = None, display: Display | None = None) -> dict:
     """Up to ``n_samples`` dropped documents per (stage, reason) with their stage's signal values, each beside a kept
     document of the same language and the nearest length (a different one for each sample of a reason, so the
     kept side is not one page over and over); quarantined ones per stage; a few kept ones per language.
-    Rows are chosen from small columns (the picker during the full scan, ids and languages here), then read in full."""
+    Rows are chosen from small columns (the picker during the full scan, ids and languages here), then read in full;
+    the progress display counts the rows each of ``SAMPLE_STEPS`` read."""
     signals, pools = signals or [], pools or {}
+    progress = (display or Display(quiet=True)).counter("samples", SAMPLE_STEPS, "steps")
+    read = 0
     n_samples = picker.n
     found: dict[tuple[str, str], list[dict]] = {k: [] for k in picker.rows}
     rejected = sinks["rejected"]
@@ -390,6 +447,7 @@ def _samples(sinks: dict[str, Sink], stats: dict, picker: Picker, signals: list[
         cols = [c for c in ("id", "url", "lang", "title", "text", "extract_visible", "drop_stage", "drop_reason", "dup_of") if c in names]
         cols += sorted({sig.column for sig in signals if sig.column in names} - set(cols))
         full = rejected.fetch((r for rows in picker.rows.values() for r in rows), cols)
+        read = len(full)
         for key, rows in picker.rows.items():
             for r in rows:
                 row = full[r]
@@ -399,6 +457,8 @@ def _samples(sinks: dict[str, Sink], stats: dict, picker: Picker, signals: list[
                 sample["extract_visible"] = _snippet(row.get("extract_visible"))
                 sample["signals"] = _signal_values(row, key[0], signals)
                 found[key].append(sample)
+    progress.commit(SAMPLE_STEPS[0], {"rows": read})
+    read = 0
     # a kept document beside each dropped one: same language, nearest length, none twice in a reason's block
     beside: dict[str, str] = {}
     for key, rows in found.items():
@@ -427,6 +487,7 @@ def _samples(sinks: dict[str, Sink], stats: dict, picker: Picker, signals: list[
         beside_at: dict[str, int] = {}
         by_lang: dict[str, list[tuple[str, int]]] = {}
         for start, batch in data.batches(small, SAMPLE_BATCH):
+            read += batch.num_rows
             hits = pc.indices_nonzero(pc.fill_null(pc.is_in(batch.column("id"), wanted_ids), False)).to_numpy()
             at = hits.tolist()
             if "lang" in batch.schema.names and not (by_lang and all(len(v) >= 3 for v in by_lang.values())):
@@ -445,20 +506,25 @@ def _samples(sinks: dict[str, Sink], stats: dict, picker: Picker, signals: list[
                     and all(len(v) >= 3 for v in by_lang.values())):
                 break
         full = data.fetch([*keeper_at.values(), *beside_at.values(), *(r for v in by_lang.values() for _, r in v)], cols)
+        read += len(full)
         for row_id, r in keeper_at.items():
             keeper_text[row_id] = _snippet(full[r].get("text"))
         for row_id, r in beside_at.items():
             kept_rows[row_id] = dict(full[r], chars=len(full[r].get("text") or ""), text=_snippet(full[r].get("text")))
         kept_by_lang = {lang: [dict(full[r], text=_snippet(full[r].get("text"))) for _, r in v] for lang, v in by_lang.items()}
+    progress.commit(SAMPLE_STEPS[1], {"rows": read})
+    read = 0
     keeper_dropped: dict[str, str] = {}
     missing = keepers - set(keeper_text)
     if missing and rejected.files:  # a cluster's survivor can still be dropped by a later stage (safety, quality)
         ids = pa.array(sorted(missing), pa.string())
         at = []
         for start, batch in rejected.batches(["id"], BATCH):
+            read += batch.num_rows
             at += (start + pc.indices_nonzero(pc.fill_null(pc.is_in(batch.column("id"), ids), False)).to_numpy()).tolist()
         for _, row in sorted(rejected.fetch(at, ["id", "drop_reason", "text"]).items()):
             keeper_text[row["id"]], keeper_dropped[row["id"]] = _snippet(row.get("text")), row["drop_reason"]
+    progress.commit(SAMPLE_STEPS[2], {"rows": read})
     for rows in found.values():
         for r in rows:
             if r.get("dup_of"):
@@ -471,6 +537,8 @@ def _samples(sinks: dict[str, Sink], stats: dict, picker: Picker, signals: list[
     if q.files:
         cols = [c for c in ("id", "url", "source", "drop_stage", "error") if c in q.names]
         quarantine = ds.dataset(q.files, format="parquet").head(20, columns=cols).to_pylist()
+    progress.commit(SAMPLE_STEPS[3], {"rows": len(quarantine)})
+    progress.close()
     return {"rejected": [{"stage": k[0], "reason": k[1], "docs": v} for k, v in sorted(found.items())],
             "kept": kept_by_lang, "quarantine": quarantine, "per_reason": n_samples}
 
@@ -515,8 +583,10 @@ def _main_languages(stages: list[dict], n: int = 4) -> list[str]:
     return sorted(totals, key=lambda k: (-totals[k], k))[:n]
 
 
-def collect(out_dir: str | Path, n_samples: int = N_SAMPLES) -> dict:
-    """The report's aggregates (also written as report.json)."""
+def collect(out_dir: str | Path, n_samples: int = N_SAMPLES, display: Display | None = None) -> dict:
+    """The report's aggregates (also written as report.json); ``display``: where its phases show their progress
+    (none by default)."""
+    display = display or Display(quiet=True)
     out = Path(out_dir)
     stats = load_stats(str(out))
     manifest = json.loads((out / "manifest.json").read_text())
@@ -528,8 +598,8 @@ def collect(out_dir: str | Path, n_samples: int = N_SAMPLES) -> dict:
     picker = Picker({(s["name"], r) for s in stats["stages"] for r in s["rejected"]}, n_samples)
     decont_kept: list[int] = []
     decont_rejected: list[int] = []
-    mix = _scan_kept(sinks["data"], signals, pools, kept_len, decont_kept)
-    _scan_rejected(sinks["rejected"], signals, rej_len, domain_reasons, picker, decont_rejected)
+    mix = _scan_kept(sinks["data"], signals, pools, kept_len, decont_kept, display)
+    _scan_rejected(sinks["rejected"], signals, rej_len, domain_reasons, picker, decont_rejected, display)
     used = np.flatnonzero(kept_len + rej_len)
     lengths = ({"edges": LENGTH_EDGES[used[0]: used[-1] + 2].round(2).tolist(), "kept": kept_len[used[0]: used[-1] + 1].tolist(),
                 "rejected": rej_len[used[0]: used[-1] + 1].tolist()} if len(used) else {})
@@ -547,6 +617,8 @@ def collect(out_dir: str | Path, n_samples: int = N_SAMPLES) -> dict:
             "histogram": _histogram(s), "sampled": {"kept": len(kv), "rejected": len(rv)},
         })
     stages = stats["stages"]
+    samples = _samples(sinks, stats, picker, signals, pools, display)
+    review = _review(out, display)
     looked = any("decont_benchmark" in sinks[k].names for k in ("data", "rejected"))
     return {
         "pipeline": stats["pipeline"], "dir": str(out.resolve()), "recipe": manifest["recipe"],
@@ -564,8 +636,8 @@ def collect(out_dir: str | Path, n_samples: int = N_SAMPLES) -> dict:
         "safety": {s["name"]: s for s in stages if s["name"].startswith("safety")},
         "distributions": dists,
         "score_columns": [s.column for s in signals if s.column.endswith("_score")],
-        "samples": _samples(sinks, stats, picker, signals, pools),
-        "lengths": lengths, "domain_table": domains, "review": _review(out),
+        "samples": samples,
+        "lengths": lengths, "domain_table": domains, "review": review,
         "decontamination": _decontamination(out, [dict(r, kept=True) for r in _rows(sinks["data"], decont_kept, DECONT)]
                                             + [dict(r, kept=False) for r in _rows(sinks["rejected"], decont_rejected, DECONT)])
         if looked else None,
@@ -600,9 +672,10 @@ def _decontamination(out: Path, found: list[dict], n_top: int = 20, n_examples: 
     }
 
 
-def _review(out: Path) -> dict | None:
+def _review(out: Path, display: Display | None = None) -> dict | None:
     """The human review's numbers when DIR/review/labels.parquet exists (see corpus.review), with what-if curves
-    for the thresholded signals that have labels on them."""
+    for the thresholded signals that have labels on them (each a pass over the labelled documents: the progress
+    display counts them)."""
     from corpus.review import metrics, store
     from corpus.review.rundocs import RunView
 
@@ -612,10 +685,13 @@ def _review(out: Path) -> dict | None:
     labels = store.read(out)
     summary = metrics.summarize(labels, view)
     curves = []
-    for spec in view.signals:
-        if spec.exprs and not spec.stage.startswith("domain_tags"):
-            c = metrics.whatif(view, labels, spec.column, points=16)
-            if c and c["good"] + c["bad"] >= 5:
-                curves.append(c)
+    specs = [spec for spec in view.signals if spec.exprs and not spec.stage.startswith("domain_tags")]
+    progress = (display or Display(quiet=True)).counter("review", [spec.column for spec in specs], "what-if curves")
+    for spec in specs:
+        c = metrics.whatif(view, labels, spec.column, points=16)
+        if c and c["good"] + c["bad"] >= 5:
+            curves.append(c)
+        progress.commit(spec.column)
+    progress.close()
     summary["whatif"] = curves
     return summary

@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
+from corpus.report import aggregate
 from corpus.report.aggregate import DomainReasons, Sink, Thinned
 
 
@@ -77,3 +78,16 @@ def test_domain_reasons_keep_the_order_a_batch_by_batch_scan_met_them():
         per_batch.see(t.slice(3 * b, 3), {"domain", "drop_reason", "url"})
     expected = [("a.org", "x.one"), ("a.org", "x.two"), ("a.org", "x.four"), ("a.org", "x.three")]
     assert list(pooled.counter().items()) == list(per_batch.counter().items()) == [(k, 2 if k[1] == "x.two" else 1) for k in expected]
+
+
+def test_every_file_of_a_scan_is_reported_done_once_with_its_rows(tmp_path, monkeypatch):
+    """The report's progress counts files as the scan leaves them: each once, with its rows, across the groups a
+    sink is scanned in, an empty file too (a scan gives it no batch); the rows add up to the scan's."""
+    _write_sink(tmp_path, n_files=5, rows=700)
+    pq.write_table(pq.read_table(tmp_path / "data" / "part-0.parquet").slice(0, 0), tmp_path / "data" / "part-1b.parquet")
+    monkeypatch.setattr(aggregate, "FILE_GROUP", 2)  # three groups of files (0, 1), (1b, 2), (3, 4)
+    sink = Sink(tmp_path, "data")
+    done: list[tuple[str, int]] = []
+    rows = sum(c.num_rows for c in sink.chunks(["id", "lang"], lambda f, n: done.append((f, n))))
+    assert sorted(f for f, _ in done) == sink.files and len(done) == len(sink.files) == 6
+    assert dict(done) == {f: 0 if f.endswith("1b.parquet") else 700 for f in sink.files} and rows == 5 * 700
