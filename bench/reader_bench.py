@@ -111,20 +111,34 @@ def wet(min_mb: float, out: Path) -> Path:
 
 
 # -- the readers: each returns (records, damage signals) for one file ---------------------------------------
+class GaveUp(Exception):
+    """A reader raised: how many records it had returned before, and why."""
+
+    def __init__(self, n: int, exc: Exception) -> None:
+        super().__init__(f"after {n} records: {type(exc).__name__}: {str(exc)[:100]}")
+        self.n = n
+
+
 def run_warcio(path: Path) -> tuple[int, int]:
     n = 0
-    with open(path, "rb") as fh:
-        for rec in WarcioIterator(fh):
-            rec.content_stream().read()
-            n += 1
+    try:
+        with open(path, "rb") as fh:
+            for rec in WarcioIterator(fh):
+                rec.content_stream().read()
+                n += 1
+    except Exception as exc:  # noqa: BLE001 - where it gives up is the result
+        raise GaveUp(n, exc) from None
     return n, 0
 
 
 def run_fastwarc(path: Path, verify: bool = False) -> tuple[int, int]:
     n = 0
-    for rec in FastIterator(str(path), parse_http=True, auto_decode="all", verify_digests=verify, fsspec_args=False):
-        rec.reader.read()
-        n += 1
+    try:
+        for rec in FastIterator(str(path), parse_http=True, auto_decode="all", verify_digests=verify, fsspec_args=False):
+            rec.reader.read()
+            n += 1
+    except Exception as exc:  # noqa: BLE001
+        raise GaveUp(n, exc) from None
     return n, 0
 
 
@@ -169,8 +183,8 @@ def timed(fn: Callable, path: Path) -> dict:
     try:
         n, signals = fn(path)
         error = ""
-    except Exception as exc:  # noqa: BLE001 - a reader that gives up on a file is a result here
-        n, signals, error = -1, 0, f"{type(exc).__name__}: {str(exc)[:120]}"
+    except GaveUp as exc:  # a reader that gives up on a file is a result here, not a speed
+        n, signals, error = -exc.n - 1, 0, str(exc)
     return {"records": n, "signals": signals, "error": error, "wall": time.perf_counter() - w0, "cpu": time.process_time() - c0}
 
 
@@ -202,10 +216,14 @@ def print_speed(table: dict) -> None:
     for fname, rows in table.items():
         base_w, base_f = rows.get("warcio"), rows.get("fastwarc")
         for r, x in rows.items():
+            recs = (f"{x['records']}" if not x["error"] else "ERR") + (f" (+{x['signals']} dmg)" if x["signals"] else "") + (
+                f" {x['error']}" if x["error"] else "")
+            if x["records"] <= 0:  # gave up, or returned nothing: no speed to speak of
+                print(f"| {fname} | {x['bytes'] / 1e6:.2f} | {r} | {recs} | - | - | - | - | - | {x['wall_best']:.3f} |")
+                continue
             rel_w = f"{x['mb_s'] / base_w['mb_s']:.2f}" if base_w and base_w["records"] > 0 else "-"
             rel_f = f"{x['mb_s'] / base_f['mb_s']:.2f}" if base_f and base_f["records"] > 0 else "-"
             lo, hi = x["mb_s_range"]
-            recs = f"{x['records']}" + (f" (+{x['signals']} dmg)" if x["signals"] else "") + (f" ERR {x['error']}" if x["error"] else "")
             print(f"| {fname} | {x['bytes'] / 1e6:.2f} | {r} | {recs} | {x['rec_s']:,.0f} | {x['mb_s']:.1f} [{lo:.1f}-{hi:.1f}] "
                   f"| {x['us_per_rec']:.1f} | {rel_w} | {rel_f} | {x['wall_best']:.3f} |")
 
