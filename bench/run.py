@@ -102,14 +102,16 @@ def spine(inputs: list[str], out: Path, *extra: str) -> None:
                     "--output", str(out), *extra], check=True, capture_output=True, text=True)
 
 
-def ours(folder: Path, cores: int, code: Path = ROOT) -> dict:
-    """The spine recipe on an embedded Ray with ``cores`` CPUs (bench/run_ours.py), under memwatch: wall time of
-    the whole process (interpreter start to exit), its phases, and the peak RSS of its process tree. ``code``: the
-    checkout whose ``corpus`` package runs (another one for a before/after comparison, BENCH_BASELINE)."""
-    out = OUT / (("ours" if cores == 1 else f"ours-{cores}") + ("" if code == ROOT else "-baseline"))
+def ours(folder: Path, cores: int, code: Path = ROOT, executor: str = "local") -> dict:
+    """The spine recipe with ``cores`` workers (bench/run_ours.py) on ``executor`` (local processes, the default on
+    one machine, or an embedded Ray), under memwatch: wall time of the whole process (interpreter start to exit),
+    its phases, and the peak RSS of its process tree. ``code``: the checkout whose ``corpus`` package runs (another
+    one for a before/after comparison, BENCH_BASELINE, always on Ray: its only executor)."""
+    out = OUT / (("ours" if cores == 1 else f"ours-{cores}") + ("" if executor == "local" else f"-{executor}")
+                 + ("" if code == ROOT else "-baseline"))
     shutil.rmtree(out, ignore_errors=True)
     m = measure([sys.executable, str(ROOT / "bench/run_ours.py"), str(code / "pipelines/spine.yaml"), str(folder / "*.warc.gz"),
-                 str(out), str(cores)], env={**os.environ, "PYTHONPATH": str(code)})
+                 str(out), str(cores), executor], env={**os.environ, "PYTHONPATH": str(code)})
     r = json.loads(m["stdout"].strip().splitlines()[-1])
     extract = next(s for s in r["stages"] if s["name"] == "extract")
     ray_fixed = r["ray_init_s"] + r["shutdown_s"]
@@ -141,10 +143,10 @@ def side_by_side(folder: Path, n: int, cores_list: list[int], repeat: int) -> di
     busy machine weighs on both; docs/s per core end to end (whole process, Ray's start and stop included) and
     without Ray's fixed cost, Ray's start/stop on their own, and the process tree's peak RSS at equal cores."""
     runs: dict[int, dict[str, list[dict]]] = {}
-    tools = [("ours", ours), ("datatrove", datatrove)]
+    tools = [("ours", ours), ("ours_ray", lambda folder, cores: ours(folder, cores, executor="ray")), ("datatrove", datatrove)]
     baseline = os.environ.get("BENCH_BASELINE")  # an older checkout (e.g. `git archive REV | tar -x -C DIR`, models linked)
     if baseline:
-        tools.insert(1, ("baseline", lambda folder, cores: ours(folder, cores, Path(baseline).resolve())))
+        tools.insert(2, ("baseline", lambda folder, cores: ours(folder, cores, Path(baseline).resolve(), "ray")))
     for cores in cores_list:
         for _ in range(repeat):
             for name, fn in tools:
@@ -155,38 +157,45 @@ def side_by_side(folder: Path, n: int, cores_list: list[int], repeat: int) -> di
     print(f"\n{'':<44}{'cores':>6}{'docs/s/core':>14}{'tree RSS MB':>13}{'tree PSS MB':>13}{'kept':>7}")
     table = {}
     for cores, by in runs.items():
-        o, d = by["ours"], by["datatrove"]
+        o, y, d = by["ours"], by["ours_ray"], by["datatrove"]
         rate = {"ours": [r["docs"] / r["wall_s"] / cores for r in o],
-                "ours_no_ray": [r["docs"] / r["wall_without_ray_s"] / cores for r in o],
+                "ours_ray": [r["docs"] / r["wall_s"] / cores for r in y],
+                "ours_no_ray": [r["docs"] / r["wall_without_ray_s"] / cores for r in y],
                 "datatrove": [r["docs"] / r["wall_s"] / cores for r in d]}
-        rows = [("corpus, end to end (Ray start+stop included)", "ours", o),
-                ("corpus, without Ray's start and stop", "ours_no_ray", o),
+        rows = [("corpus, local executor (default), end to end", "ours", o),
+                ("corpus on embedded Ray, end to end", "ours_ray", y),
+                ("corpus on Ray, without Ray's start and stop", "ours_no_ray", y),
                 ("datatrove 0.10.1, end to end", "datatrove", d)]
         if "baseline" in by:
             b = by["baseline"]
             rate["baseline"] = [r["docs"] / r["wall_s"] / cores for r in b]
             rate["baseline_no_ray"] = [r["docs"] / r["wall_without_ray_s"] / cores for r in b]
-            rows[2:2] = [("baseline corpus, end to end", "baseline", b), ("baseline corpus, without Ray's start/stop", "baseline_no_ray", b)]
+            rows[3:3] = [("baseline corpus, end to end", "baseline", b), ("baseline corpus, without Ray's start/stop", "baseline_no_ray", b)]
         for label, key, rs in rows:
             print(f"{label:<44}{cores:>6}{_span(rate[key]):>14}{_span([r['peak_tree_mb'] for r in rs], '.0f'):>13}"
                   f"{_span([r['peak_tree_pss_mb'] for r in rs], '.0f'):>13}{rs[0]['kept']:>7}")
         # ratios pair each of our runs with the datatrove run next to it
         e2e = [a / b for a, b in zip(rate["ours"], rate["datatrove"])]
+        e2e_ray = [a / b for a, b in zip(rate["ours_ray"], rate["datatrove"])]
         no_ray = [a / b for a, b in zip(rate["ours_no_ray"], rate["datatrove"])]
         mem = [a["peak_tree_mb"] / b["peak_tree_mb"] for a, b in zip(o, d)]
         pss = [a["peak_tree_pss_mb"] / b["peak_tree_pss_mb"] for a, b in zip(o, d)]
-        print(f"  {cores} core(s): corpus / datatrove docs/s per core {_span(e2e, '.2f')}x end to end, {_span(no_ray, '.2f')}x "
-              f"without Ray's fixed cost; Ray start {_span([r['ray_start_s'] for r in o])} s + stop "
-              f"{_span([r['ray_stop_s'] for r in o])} s; tree peak corpus / datatrove {_span(mem, '.2f')}x RSS, {_span(pss, '.2f')}x PSS")
+        mem_ray = [a["peak_tree_mb"] / b["peak_tree_mb"] for a, b in zip(y, d)]
+        print(f"  {cores} core(s): corpus / datatrove docs/s per core {_span(e2e, '.2f')}x end to end (local executor), "
+              f"tree peak {_span(mem, '.2f')}x RSS, {_span(pss, '.2f')}x PSS")
+        print(f"  {cores} core(s) on Ray: {_span(e2e_ray, '.2f')}x end to end, {_span(no_ray, '.2f')}x without Ray's fixed "
+              f"cost (start {_span([r['ray_start_s'] for r in y])} s + stop {_span([r['ray_stop_s'] for r in y])} s), "
+              f"tree peak {_span(mem_ray, '.2f')}x RSS")
         if "baseline" in by:
             b = by["baseline"]
             print(f"  {cores} core(s), baseline: corpus / datatrove {_span([x / y for x, y in zip(rate['baseline'], rate['datatrove'])], '.2f')}x "
                   f"end to end; Ray start {_span([r['ray_start_s'] for r in b])} s + stop {_span([r['ray_stop_s'] for r in b])} s; "
                   f"tree peak / datatrove {_span([x['peak_tree_mb'] / y['peak_tree_mb'] for x, y in zip(b, d)], '.2f')}x RSS, "
                   f"{_span([x['peak_tree_pss_mb'] / y['peak_tree_pss_mb'] for x, y in zip(b, d)], '.2f')}x PSS")
-        table[cores] = {"runs": by, "ratio_e2e": e2e, "ratio_without_ray": no_ray, "ratio_tree_rss": mem, "ratio_tree_pss": pss}
+        table[cores] = {"runs": by, "ratio_e2e": e2e, "ratio_e2e_ray": e2e_ray, "ratio_without_ray": no_ray,
+                        "ratio_tree_rss": mem, "ratio_tree_rss_ray": mem_ray, "ratio_tree_pss": pss}
     if 1 in runs and 2 in runs:
-        for name in ("ours", "datatrove"):
+        for name in ("ours", "ours_ray", "datatrove"):
             one = max(r["docs"] / r["wall_s"] for r in runs[1][name])
             two = max(r["docs"] / r["wall_s"] for r in runs[2][name])
             print(f"  scaling {name}: 2 cores / 1 core = {two / one:.2f}x docs/s (best runs)")

@@ -74,7 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--output", "-o", required=True, metavar="DIR",
                    help="output folder (created if missing): a local path, or s3://bucket/prefix (gs://, …) where every node "
                         "writes its own files through a local cache ($CORPUS_CACHE_DIR, default $TMPDIR/corpus-cache-UID)")
-    r.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
+    r.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else this machine)")
+    r.add_argument("--executor", choices=["auto", "local", "ray"], default="auto",
+                   help="where shards run: local = this machine's processes, no Ray (fastest start, least memory); "
+                        "ray = a Ray cluster (--address) or an embedded one; auto (default) = ray when a cluster is "
+                        "named, else local. The output is byte-identical either way")
     r.add_argument("--workers", type=_positive(int), default=None, help="parallel shard workers (default: one per available CPU)")
     r.add_argument("--no-resume", action="store_true", help="reprocess shards even if already committed")
     r.add_argument("--overwrite", action="store_true",
@@ -208,7 +212,8 @@ def _run(args: argparse.Namespace) -> int:
     summary = run(args.pipeline, args.input, args.output, args.address, args.workers, not args.no_resume,
                   overwrite=args.overwrite, skip_unreadable=args.skip_unreadable, quiet=args.quiet,
                   progress_interval=args.progress_interval, input_list=args.input_list, input_prefix=args.input_prefix,
-                  limit=args.limit, storage_options=args.storage_option, report=not args.no_report)
+                  limit=args.limit, storage_options=args.storage_option, report=not args.no_report,
+                  executor=args.executor)
     print(f"\n{summary['input_records']:,} input records → {summary['kept']:,} kept, "
           f"{summary['rejected']:,} rejected, {summary['quarantined']:,} quarantined\n")
     print(funnel_text(summary["stages"]))

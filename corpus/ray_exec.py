@@ -396,6 +396,15 @@ class RayExecutor:
             self.done[phase] = self.done.get(phase, 0) + len(ready)
         self.progress.finished(dict(self.done))
 
+    def close(self) -> None:
+        """Nothing to release: the tasks' outputs go when their references do."""
+
+
+def task_executor(width: int, memory_mb: int, progress=None) -> RayExecutor:
+    """A global stage's task executor (``corpus.local_exec.task_executor`` on one machine without Ray): Ray packs
+    tasks by their reserved memory, so ``width`` needs no bound here."""
+    return RayExecutor(memory_mb, progress)
+
 
 def cpus() -> int:
     return int(ray.cluster_resources().get("CPU", 1))

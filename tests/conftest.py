@@ -44,9 +44,10 @@ def ray_session():
 
 @pytest.fixture(scope="session")
 def sample_run(ray_session, sample_dir, tmp_path_factory):
-    """The default recipe over the generated sample: the curated corpus later stages and tests read."""
+    """The default recipe over the generated sample, on Ray: the curated corpus later stages and tests read
+    (test_pipeline.py runs it again on the default local executor and compares the bytes)."""
     from corpus.pipeline import run
 
     out = tmp_path_factory.mktemp("run")
-    summary = run(str(ROOT / "pipelines" / "default.yaml"), [str(sample_dir / "*")], str(out))
+    summary = run(str(ROOT / "pipelines" / "default.yaml"), [str(sample_dir / "*")], str(out), executor="ray")
     return out, summary

@@ -82,15 +82,18 @@ def test_kept_documents_are_zh_or_en_and_clean(sample_run):
 
 
 def test_deterministic_and_resumable(sample_run, sample_dir, tmp_path, capsys):
+    """Byte-identical output across executors: sample_run ran on Ray; this run uses the default on one machine,
+    local processes (two workers, and the dedup plan's tasks on a process pool)."""
     out, _ = sample_run
     again = tmp_path / "again"
-    run(RECIPE, [str(sample_dir / "*")], str(again))
+    logs: list[str] = []
+    run(RECIPE, [str(sample_dir / "*")], str(again), workers=2, log=logs.append)
+    assert any("local processes, no Ray" in line for line in logs)
     for name in ("data", "rejected", "quarantine"):
         a = sorted((out / name).glob("*.parquet"))
         b = sorted((again / name).glob("*.parquet"))
         assert [p.name for p in a] == [p.name for p in b]
         assert all(x.read_bytes() == y.read_bytes() for x, y in zip(a, b)), name
-    logs = []
     before = {p: p.stat().st_mtime_ns for p in (again / "data").glob("*.parquet")}
     run(RECIPE, [str(sample_dir / "*")], str(again), log=logs.append)
     assert any("resuming: 4 of 4 shards already committed," in line for line in logs)
@@ -152,16 +155,19 @@ def test_shared_crawl_languages_and_safety(ray_session, shared_data, tmp_path):
     assert max(r["porn_score"] for r in checked if r["porn_score"] is not None) < 0.5
 
 
-def test_extraction_budget_holds_inside_ray_workers_and_is_retried(ray_session, sample_dir, tmp_path):
+@pytest.mark.parametrize("executor", ["ray", "local"])
+def test_extraction_budget_holds_inside_workers_and_is_retried(ray_session, sample_dir, tmp_path, executor):
     """Pages over the CPU budget are quarantined, never rejected (a budget depends on the machine, not the page),
-    and a re-run redoes the shard that holds them instead of resuming it."""
+    and a re-run redoes the shard that holds them instead of resuming it: in a Ray actor, and in this process
+    (the local executor runs a single shard here)."""
     recipe = tmp_path / "tiny-budget.yaml"
     recipe.write_text("stages:\n  - extract: {cpu_limit_s: 0.000001}\n")
     logs: list[str] = []
-    summary = run(str(recipe), [str(sample_dir / "sample-00000.warc.gz")], str(tmp_path / "o"), log=logs.append)
+    summary = run(str(recipe), [str(sample_dir / "sample-00000.warc.gz")], str(tmp_path / "o"), log=logs.append,
+                  executor=executor)
     extract = next(s for s in summary["stages"] if s["name"] == "extract")
     assert extract["errors"] == extract["transient"] >= 0.9 * extract["docs_in"] > 0 and "extract.timeout" not in extract["rejected"]
-    run(str(recipe), [str(sample_dir / "sample-00000.warc.gz")], str(tmp_path / "o"), log=logs.append)
+    run(str(recipe), [str(sample_dir / "sample-00000.warc.gz")], str(tmp_path / "o"), log=logs.append, executor=executor)
     assert any("retrying 1 shard(s)" in m for m in logs) and not any("resuming" in m for m in logs)
 
 

@@ -1,0 +1,99 @@
+"""The local executor with real processes: a child that dies or raises costs exactly its shard, progress reaches
+the driver, one worker runs in this process, and a global stage's chained tasks give the same results on a
+pool as in order."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from corpus import local_exec
+from corpus.errors import UserError
+from corpus.pipeline import executor_for
+
+
+class Doubler:
+    """A worker: ``task * 2 + offset``; -1 dies as an OOM kill would (no Python cleanup), -2 raises."""
+
+    def __init__(self, offset: int) -> None:
+        self.offset = offset
+
+    def process(self, task: int, out_dir, report) -> tuple:
+        if report is not None:
+            report([{"seen": task}])
+        if task == -1:
+            os._exit(9)
+        if task == -2:
+            raise ValueError(f"bad shard {task}")
+        return task, task * 2 + self.offset, os.getpid()
+
+
+class Broken:
+    def __init__(self) -> None:
+        raise RuntimeError("model file unreadable")
+
+
+def _run(worker_cls, init_args, inputs, workers):
+    done, failed, progress = {}, {}, []
+
+    def on_done(task, value, pid, node):
+        done[task] = (value, pid, node)
+
+    local_exec.run_shards(worker_cls, init_args, inputs, None, workers, 1.0, 0.0, on_done,
+                          lambda inp, err: failed.setdefault(inp, err), lambda inp, stats: progress.append((inp, stats)))
+    return done, failed, progress
+
+
+def test_a_dead_or_failing_child_costs_only_its_shard():
+    done, failed, progress = _run(Doubler, (1,), [1, 2, -1, 3, -2, 4, 5], workers=2)
+    assert {t: v for t, (v, _, _) in done.items()} == {1: 3, 2: 5, 3: 7, 4: 9, 5: 11}
+    assert set(failed) == {-1, -2}
+    assert "died" in failed[-1] and "exit code 9" in failed[-1]
+    assert failed[-2] == "ValueError: bad shard -2"
+    pids = {pid for _, pid, _ in done.values()}
+    assert os.getpid() not in pids and len(pids) >= 2  # children; the one that died was replaced
+    assert sorted(inp for inp, _ in progress) == sorted([1, 2, -1, 3, -2, 4, 5])
+    assert all(node.startswith("local:") for _, _, node in done.values())
+
+
+def test_one_worker_runs_in_this_process():
+    done, failed, progress = _run(Doubler, (0,), [3, -2, 4], workers=1)
+    assert {t: (v, pid) for t, (v, pid, _) in done.items()} == {3: (6, os.getpid()), 4: (8, os.getpid())}
+    assert failed == {-2: "ValueError: bad shard -2"} and len(progress) == 3
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_worker_that_cannot_start_fails_every_shard_in_one_line(workers):
+    done, failed, _ = _run(Broken, (), [1, 2, 3], workers=workers)
+    assert done == {} and failed == {k: "RuntimeError: model file unreadable" for k in (1, 2, 3)}
+
+
+def split(n: int) -> list[int]:
+    return [n, n * 10]
+
+
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@pytest.mark.parametrize("width", [1, 2])
+def test_chained_tasks_with_several_returns(width):
+    ex = local_exec.task_executor(width, 1)
+    try:
+        parts = ex.map(split, [(1,), (2,), (3,)], num_returns=2)
+        sums = ex.map(add, [(p[0], p[1]) for p in parts])
+        assert ex.get(sums) == [11, 22, 33]
+    finally:
+        ex.close()
+
+
+def test_executor_choice(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert executor_for("auto", None) is local_exec
+    assert executor_for("ray", None).__name__ == "corpus.ray_exec"
+    assert executor_for("auto", "10.0.0.1:6379").__name__ == "corpus.ray_exec"
+    monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")
+    assert executor_for("auto", None).__name__ == "corpus.ray_exec"
+    with pytest.raises(UserError, match="--executor local runs on this machine only"):
+        executor_for("local", None)
