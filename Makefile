@@ -17,7 +17,7 @@ PACKED ?= out/packed
 .PHONY: setup models demo test test-fast test-unit test-e2e test-gpu lint run pack mix sample bench clean help
 
 help:
-	@echo "make demo   - set up, generate the built-in sample crawl, run the default pipeline on an embedded Ray"
+	@echo "make demo   - set up, generate the built-in sample crawl, run the default pipeline on this machine (local processes; a Ray cluster with --address)"
 	@echo "make test   - set up and run the unit and end-to-end tests (real Ray, real Parquet, real models)"
 	@echo "make test-fast - the unit layer only, without building models (tests that need them skip and say so)"
 	@echo "make lint   - ruff over the code and tests"
