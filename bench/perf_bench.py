@@ -4,8 +4,8 @@
     .venv/bin/python bench/perf_bench.py --stats DIR/stats.json     # only the per-stage table of a finished run
 
 For each worker count the run happens in a fresh child process (as `corpus run` would), timed in phases:
-interpreter + imports, Ray start-up (``ray_exec.init``), ``pipeline.run`` (actor creation, shards, global
-stages, commit) and Ray shutdown; the parent adds the process's own wall time and samples the peak RSS of the
+interpreter + imports, Ray start-up (``ray_exec.init``, with ``--executor ray``), ``pipeline.run`` (workers'
+creation, shards, global stages, commit) and Ray shutdown; the parent adds the process's own wall time and samples the peak RSS of the
 child's whole process tree (driver, Ray's daemons, workers; bench/memwatch.py). Stage time is the sum of the
 stages' ``wall_s`` in the summary (per-document stages summed over shards, so with two workers it can exceed
 the run's wall time); the fixed cost of a run is its wall time minus ``pipeline.run``'s, plus whatever
@@ -33,18 +33,21 @@ from memwatch import measure  # noqa: E402
 CRAWL = ROOT.parent / "shared" / "data" / "crawl" / "segment-*.warc.gz"
 
 
-def child(recipe: str, inputs: str, output: str, workers: int) -> None:
+def child(recipe: str, inputs: str, output: str, workers: int, executor: str) -> None:
     """The measured run; prints one JSON line of phase timings and the run's summary."""
     t0 = time.perf_counter()
     from corpus import ray_exec
     from corpus.pipeline import run
 
     t1 = time.perf_counter()
-    ray_exec.init(num_cpus=workers)
+    if executor == "ray":
+        ray_exec.init(num_cpus=workers)
     t2 = time.perf_counter()
-    summary = run(recipe, [inputs], output, workers=workers, resume=False, log=lambda m: None, quiet=True)
+    summary = run(recipe, [inputs], output, workers=workers, resume=False, log=lambda m: None, quiet=True,
+                  executor=executor)
     t3 = time.perf_counter()
-    ray_exec.shutdown()
+    if executor == "ray":
+        ray_exec.shutdown()
     t4 = time.perf_counter()
     print(json.dumps({"import_s": t1 - t0, "ray_init_s": t2 - t1, "run_s": t3 - t2, "shutdown_s": t4 - t3,
                       "input_records": summary["input_records"], "kept": summary["kept"],
@@ -80,13 +83,14 @@ def main() -> dict:
     ap.add_argument("--recipe", default=str(ROOT / "pipelines" / "default.yaml"))
     ap.add_argument("--input", default=str(CRAWL))
     ap.add_argument("--workers", default="1,2", help="comma-separated worker (CPU) counts")
+    ap.add_argument("--executor", default="local", choices=["local", "ray"], help="where shards run (default local)")
     ap.add_argument("--out", default=str(ROOT / "out" / "bench" / "perf"))
     ap.add_argument("--stats", help="print the per-stage table of this stats.json and stop")
     ap.add_argument("--json", help="write the results here")
-    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.child[0], args.child[1], args.child[2], int(args.child[3]))
+        child(args.child[0], args.child[1], args.child[2], int(args.child[3]), args.child[4])
         return {}
     if args.stats:
         d = json.loads(Path(args.stats).read_text())
@@ -97,7 +101,7 @@ def main() -> dict:
         out = Path(args.out) / f"w{w}"
         shutil.rmtree(out, ignore_errors=True)
         try:
-            m = measure([sys.executable, __file__, "--child", args.recipe, args.input, str(out), str(w)],
+            m = measure([sys.executable, __file__, "--child", args.recipe, args.input, str(out), str(w), args.executor],
                         env={**os.environ, "PYTHONPATH": str(ROOT)})
         except RuntimeError as exc:
             sys.exit(f"run with {w} workers failed: {str(exc).strip().splitlines()[-1:]}")
@@ -110,7 +114,7 @@ def main() -> dict:
         r.update(workers=w, wall_s=wall, stage_s=stage_s, fixed_s=fixed, rows=rows, peak_tree_mb=m["peak_tree_mb"],
                  peak_tree_pss_mb=m["peak_tree_pss_mb"], peak_proc_mb=m["peak_proc_mb"])
         results[w] = r
-        print(f"\n{w} worker(s): {n:,} input records, {r['kept']:,} kept; wall {wall:.1f} s = interpreter+imports "
+        print(f"\n{w} worker(s), {args.executor}: {n:,} input records, {r['kept']:,} kept; wall {wall:.1f} s = interpreter+imports "
               f"{r['import_s']:.1f} + Ray start {r['ray_init_s']:.1f} + pipeline.run {r['run_s']:.1f} + Ray stop "
               f"{r['shutdown_s']:.1f} + process exit {wall - r['import_s'] - r['ray_init_s'] - r['run_s'] - r['shutdown_s']:.1f}")
         print(f"  stage time {stage_s:.1f} s (summed over shards); docs/s end to end {n / wall:.1f}, "

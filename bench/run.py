@@ -14,7 +14,8 @@ Trust (issues 15, 17, 19): extraction P/R/F1 per language on an annotated set, b
 drop precision per reason on a labelled check set (bench/checkset_bench.py) and on human review labels
 (bench/review_bench.py); decontamination recall and precision on planted problems (bench/decont_bench.py).
 Mix (issue 18): corpus mix + pack --mix next to pack alone (bench/mix_bench.py). Cost (issue 20): the spine side by
-side with datatrove at 1 and 2 cores (docs/s per core with and without Ray's start/stop, process-tree peak RSS,
+side with datatrove at 1 and 2 cores, on the local executor (the default on one machine), on an embedded Ray (with
+and without its start/stop) and with the resiliparse engine (docs/s per core, process-tree peak RSS and PSS,
 alternating runs: BENCH_CORES, BENCH_REPEAT; BENCH_SPINE_ONLY=1 stops after it), ms/doc per stage and Ray's fixed
 cost with 1 and 2 workers (bench/perf_bench.py), Ray's start/stop/memory lean against full (bench/ray_overhead.py).
 Object storage (issue 16): the default recipe reading and writing a local S3 API server against local disk, as a
@@ -102,15 +103,16 @@ def spine(inputs: list[str], out: Path, *extra: str) -> None:
                     "--output", str(out), *extra], check=True, capture_output=True, text=True)
 
 
-def ours(folder: Path, cores: int, code: Path = ROOT, executor: str = "local") -> dict:
+def ours(folder: Path, cores: int, code: Path = ROOT, executor: str = "local", recipe: str = "spine.yaml") -> dict:
     """The spine recipe with ``cores`` workers (bench/run_ours.py) on ``executor`` (local processes, the default on
     one machine, or an embedded Ray), under memwatch: wall time of the whole process (interpreter start to exit),
     its phases, and the peak RSS of its process tree. ``code``: the checkout whose ``corpus`` package runs (another
-    one for a before/after comparison, BENCH_BASELINE, always on Ray: its only executor)."""
+    one for a before/after comparison, BENCH_BASELINE, always on Ray: its only executor). ``recipe``: spine.yaml,
+    or spine-fast.yaml (the resiliparse engine)."""
     out = OUT / (("ours" if cores == 1 else f"ours-{cores}") + ("" if executor == "local" else f"-{executor}")
-                 + ("" if code == ROOT else "-baseline"))
+                 + ("" if recipe == "spine.yaml" else "-" + recipe.split(".")[0]) + ("" if code == ROOT else "-baseline"))
     shutil.rmtree(out, ignore_errors=True)
-    m = measure([sys.executable, str(ROOT / "bench/run_ours.py"), str(code / "pipelines/spine.yaml"), str(folder / "*.warc.gz"),
+    m = measure([sys.executable, str(ROOT / "bench/run_ours.py"), str(code / "pipelines" / recipe), str(folder / "*.warc.gz"),
                  str(out), str(cores), executor], env={**os.environ, "PYTHONPATH": str(code)})
     r = json.loads(m["stdout"].strip().splitlines()[-1])
     extract = next(s for s in r["stages"] if s["name"] == "extract")
@@ -143,10 +145,11 @@ def side_by_side(folder: Path, n: int, cores_list: list[int], repeat: int) -> di
     busy machine weighs on both; docs/s per core end to end (whole process, Ray's start and stop included) and
     without Ray's fixed cost, Ray's start/stop on their own, and the process tree's peak RSS at equal cores."""
     runs: dict[int, dict[str, list[dict]]] = {}
-    tools = [("ours", ours), ("ours_ray", lambda folder, cores: ours(folder, cores, executor="ray")), ("datatrove", datatrove)]
+    tools = [("ours", ours), ("ours_ray", lambda folder, cores: ours(folder, cores, executor="ray")),
+             ("ours_fast", lambda folder, cores: ours(folder, cores, recipe="spine-fast.yaml")), ("datatrove", datatrove)]
     baseline = os.environ.get("BENCH_BASELINE")  # an older checkout (e.g. `git archive REV | tar -x -C DIR`, models linked)
     if baseline:
-        tools.insert(2, ("baseline", lambda folder, cores: ours(folder, cores, Path(baseline).resolve(), "ray")))
+        tools.insert(3, ("baseline", lambda folder, cores: ours(folder, cores, Path(baseline).resolve(), "ray")))
     for cores in cores_list:
         for _ in range(repeat):
             for name, fn in tools:
@@ -157,26 +160,29 @@ def side_by_side(folder: Path, n: int, cores_list: list[int], repeat: int) -> di
     print(f"\n{'':<44}{'cores':>6}{'docs/s/core':>14}{'tree RSS MB':>13}{'tree PSS MB':>13}{'kept':>7}")
     table = {}
     for cores, by in runs.items():
-        o, y, d = by["ours"], by["ours_ray"], by["datatrove"]
+        o, y, f, d = by["ours"], by["ours_ray"], by["ours_fast"], by["datatrove"]
         rate = {"ours": [r["docs"] / r["wall_s"] / cores for r in o],
+                "ours_fast": [r["docs"] / r["wall_s"] / cores for r in f],
                 "ours_ray": [r["docs"] / r["wall_s"] / cores for r in y],
                 "ours_no_ray": [r["docs"] / r["wall_without_ray_s"] / cores for r in y],
                 "datatrove": [r["docs"] / r["wall_s"] / cores for r in d]}
         rows = [("corpus, local executor (default), end to end", "ours", o),
                 ("corpus on embedded Ray, end to end", "ours_ray", y),
                 ("corpus on Ray, without Ray's start and stop", "ours_no_ray", y),
+                ("corpus, resiliparse engine, end to end", "ours_fast", f),
                 ("datatrove 0.10.1, end to end", "datatrove", d)]
         if "baseline" in by:
             b = by["baseline"]
             rate["baseline"] = [r["docs"] / r["wall_s"] / cores for r in b]
             rate["baseline_no_ray"] = [r["docs"] / r["wall_without_ray_s"] / cores for r in b]
-            rows[3:3] = [("baseline corpus, end to end", "baseline", b), ("baseline corpus, without Ray's start/stop", "baseline_no_ray", b)]
+            rows[4:4] = [("baseline corpus, end to end", "baseline", b), ("baseline corpus, without Ray's start/stop", "baseline_no_ray", b)]
         for label, key, rs in rows:
             print(f"{label:<44}{cores:>6}{_span(rate[key]):>14}{_span([r['peak_tree_mb'] for r in rs], '.0f'):>13}"
                   f"{_span([r['peak_tree_pss_mb'] for r in rs], '.0f'):>13}{rs[0]['kept']:>7}")
         # ratios pair each of our runs with the datatrove run next to it
         e2e = [a / b for a, b in zip(rate["ours"], rate["datatrove"])]
         e2e_ray = [a / b for a, b in zip(rate["ours_ray"], rate["datatrove"])]
+        e2e_fast = [a / b for a, b in zip(rate["ours_fast"], rate["datatrove"])]
         no_ray = [a / b for a, b in zip(rate["ours_no_ray"], rate["datatrove"])]
         mem = [a["peak_tree_mb"] / b["peak_tree_mb"] for a, b in zip(o, d)]
         pss = [a["peak_tree_pss_mb"] / b["peak_tree_pss_mb"] for a, b in zip(o, d)]
@@ -186,13 +192,15 @@ def side_by_side(folder: Path, n: int, cores_list: list[int], repeat: int) -> di
         print(f"  {cores} core(s) on Ray: {_span(e2e_ray, '.2f')}x end to end, {_span(no_ray, '.2f')}x without Ray's fixed "
               f"cost (start {_span([r['ray_start_s'] for r in y])} s + stop {_span([r['ray_stop_s'] for r in y])} s), "
               f"tree peak {_span(mem_ray, '.2f')}x RSS")
+        print(f"  {cores} core(s), resiliparse engine: {_span(e2e_fast, '.2f')}x datatrove's docs/s per core end to end "
+              f"(kept {f[0]['kept']:,} against trafilatura's {o[0]['kept']:,})")
         if "baseline" in by:
             b = by["baseline"]
             print(f"  {cores} core(s), baseline: corpus / datatrove {_span([x / y for x, y in zip(rate['baseline'], rate['datatrove'])], '.2f')}x "
                   f"end to end; Ray start {_span([r['ray_start_s'] for r in b])} s + stop {_span([r['ray_stop_s'] for r in b])} s; "
                   f"tree peak / datatrove {_span([x['peak_tree_mb'] / y['peak_tree_mb'] for x, y in zip(b, d)], '.2f')}x RSS, "
                   f"{_span([x['peak_tree_pss_mb'] / y['peak_tree_pss_mb'] for x, y in zip(b, d)], '.2f')}x PSS")
-        table[cores] = {"runs": by, "ratio_e2e": e2e, "ratio_e2e_ray": e2e_ray, "ratio_without_ray": no_ray,
+        table[cores] = {"runs": by, "ratio_e2e": e2e, "ratio_e2e_ray": e2e_ray, "ratio_e2e_fast": e2e_fast, "ratio_without_ray": no_ray,
                         "ratio_tree_rss": mem, "ratio_tree_rss_ray": mem_ray, "ratio_tree_pss": pss}
     if 1 in runs and 2 in runs:
         for name in ("ours", "ours_ray", "datatrove"):
