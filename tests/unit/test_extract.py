@@ -13,7 +13,7 @@ from corpus.recipe import RecipeError, build_params
 from corpus.shard import run_step
 from filters.charset import decode
 from filters.extract import (
-    Extract, ExtractBudgetExceeded, ExtractParams, Guard, cut_nodes, extract_page, visible_text,
+    Extract, ExtractBudgetExceeded, ExtractParams, Guard, _kept, _run_mode, cut_nodes, extract_page, visible_text,
 )
 
 LOGO_ZH = "LibreOffice 7.4 帮助"  # the help site's header logo: chrome a fallback must not bring back
@@ -236,3 +236,24 @@ def test_engine_parameters():
     for bad in ({"engine": "readability"}, {"engine": "resiliparse", "metadata": True}):
         with pytest.raises(RecipeError):
             build_params(ExtractParams, bad, "extract")
+
+
+def test_fast_first_changes_no_output_on_real_pages(crawl):
+    """Precision runs with trafilatura's own comparison off first, and again as before only where that keeps too
+    little: on the crawl's real pages every text and mode is what the call as before gives, and both branches
+    are taken (the fast call ends the page, or the call with the comparison on rescues it)."""
+    before = _extract(crawl, ExtractParams(fast_first=False))
+    after = _extract(crawl, ExtractParams())
+    assert {u: (g.text, g.mode) for u, g in after.items()} == {u: (g.text, g.mode) for u, g in before.items()}
+    ended, rescued = 0, 0
+    for u in [u for u, g in after.items() if g.mode == "precision"][:60]:
+        tree = load_html(decode(crawl[u], None)[0])
+        vis = visible_text(tree)
+        fast_enough = _kept(_run_mode(tree, "precision", u, ExtractParams(), fast=True), vis, ExtractParams())[1]
+        ended += fast_enough
+        rescued += not fast_enough
+    assert ended and rescued, (ended, rescued)
+    # not for balanced mode first, where the comparison also changes pages the fast call handles
+    zh = {u: crawl[u] for u in list(crawl)[:40]}
+    plain = ExtractParams(favor_precision=False, fallback=False)
+    assert _extract(zh, plain) == _extract(zh, ExtractParams(favor_precision=False, fallback=False, fast_first=False))
