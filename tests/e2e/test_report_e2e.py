@@ -4,6 +4,7 @@ the report page is opened in headless Chromium with the network cut off."""
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
 import re
@@ -67,6 +68,31 @@ def test_report_aggregates_match_the_run(report):
     html = page.read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing loaded from the network
     assert html.count("<svg") >= len(r["distributions"]) + 3
+
+
+def test_report_shows_its_progress_in_a_log_and_nothing_when_quiet(sample_run, tmp_path):
+    """Without a terminal (a StringIO is not one) the report's phases write plain progress lines, every ``interval``
+    seconds (0 here: at every file or step) and a last one each; the figures are the run's own; quiet writes none."""
+    out = tmp_path / "run"
+    shutil.copytree(sample_run[0], out, ignore=shutil.ignore_patterns("report"))
+    log = io.StringIO()
+    build(out, interval=0, stream=log)
+    lines = log.getvalue().splitlines()
+    assert lines and all(line.startswith("report: ") and "\r" not in line for line in lines)
+    for sink in ("data", "rejected"):
+        files = sorted((out / sink).glob("*.parquet"))
+        rows = ds.dataset([str(f) for f in files], format="parquet").count_rows()
+        mine = [line for line in lines if line.startswith(f"report: {sink}/: files ")]
+        assert len(mine) >= len(files) + 1  # a line at each file and the last one
+        assert mine[-1].startswith(f"report: {sink}/: files {len(files)}/{len(files)} · {rows:,} rows (")
+    phases = [line.split(":")[1].strip() for line in lines]
+    assert list(dict.fromkeys(phases)) == ["data/", "rejected/", "samples", "pages"]  # in order, each once begun
+    assert [line for line in lines if line.startswith("report: samples")][-1].startswith("report: samples: steps 4/4 · ")
+    assert [line for line in lines if line.startswith("report: pages")][-1].startswith("report: pages: files 2/2 · ")
+    report = (out / "report" / "report.json").read_bytes()
+    quiet = io.StringIO()
+    build(out, quiet=True, interval=0, stream=quiet)
+    assert quiet.getvalue() == "" and (out / "report" / "report.json").read_bytes() == report  # the display changes nothing
 
 
 def test_report_renders_in_headless_chromium_offline(report, tmp_path):
