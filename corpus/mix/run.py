@@ -1,6 +1,7 @@
 """`corpus mix MIX.yaml --out MIXDIR`: a training mixture from curated runs, as shuffled Parquet shards.
 
-Four passes, each a pool of Ray actors over shards (``ray_exec.run_shards``), the driver holding only
+Four passes, each a pool of workers over shards (an executor's ``run_shards``: local processes, or Ray actors
+on a cluster; corpus/executor.py), the driver holding only
 small columns:
 
 1. scan (per source shard): tokenize every document with the tokenizer `corpus pack` will use; keep its
@@ -128,7 +129,7 @@ def gather(task: Task, out_dir: Path) -> tuple[dict, dict[str, str]]:
 
 
 class MixWorker:
-    """Hosted in a Ray actor by ``ray_exec.run_shards``; the tokenizer is loaded on the first scan only."""
+    """Hosted by an executor's ``run_shards``; the tokenizer is loaded on the first scan only."""
 
     def __init__(self, tokenizer: str, threads: int) -> None:
         os.environ.setdefault("RAYON_NUM_THREADS", str(threads))
@@ -168,11 +169,9 @@ def _check_columns(spec: MixSpec, sources: list[Source]) -> None:
                            f"{', '.join(sorted(c for c in have if not c.startswith('_')))}")
 
 
-def _run_pool(tasks: list[Task], out_dir: Path, worker_args: tuple, workers: int | None, on_done, what: str) -> None:
-    from corpus import ray_exec
-
+def _run_pool(backend, tasks: list[Task], out_dir: Path, worker_args: tuple, workers: int | None, on_done, what: str) -> None:
     failed: list[str] = []
-    ray_exec.run_shards(MixWorker, worker_args, tasks, out_dir, workers, 1.0, 0.0, on_done,
+    backend.run_shards(MixWorker, worker_args, tasks, out_dir, workers, 1.0, 0.0, on_done,
                         lambda task, error: failed.append(f"{task.name}: {error}"))
     if failed:
         raise MixError(f"mix {what} failed for {len(failed)} shard(s) (re-run the same command to retry): {failed[0]}")
@@ -184,10 +183,11 @@ def _fingerprint(source: Source, tok_sha: str) -> str:
 
 
 def mix(spec_path: str, out: str, address: str | None = None, workers: int | None = None,
-        log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True)) -> dict:
-    from corpus import ray_exec
+        log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True), executor: str = "auto") -> dict:
+    from corpus import executor as executor_mod
     from corpus.pack.tokenizer import load as load_tokenizer
 
+    backend = executor_mod.choose(executor, address)
     t_start = time.perf_counter()
     spec = load_spec(spec_path)
     tok = load_tokenizer(spec.tokenizer)  # fail fast, before Ray starts
@@ -197,8 +197,8 @@ def mix(spec_path: str, out: str, address: str | None = None, workers: int | Non
     for stale in ("data", "_plan", "_shuffle"):  # a mixture is rebuilt whole; only the token scan is resumed
         shutil.rmtree(out_dir / stale, ignore_errors=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    where = ray_exec.init(address)
-    threads = max(1, ray_exec.cpus() // max(1, min(len(sources), workers or ray_exec.cpus())))
+    where = backend.init(address)
+    threads = max(1, backend.cpus() // max(1, min(len(sources), workers or backend.cpus())))
     args = (spec.tokenizer, threads)
     log(f"mix {spec.name}: {len(sources)} source shard(s), {len(spec.groups)} group(s), tokenizer {tok.path}, on {where}")
 
@@ -218,7 +218,7 @@ def mix(spec_path: str, out: str, address: str | None = None, workers: int | Non
         log(f"[scan {len(scanned)}/{len(sources)}] {task.name}: {stats['docs']:,} docs, {stats['tokens']:,} tokens")
 
     t0 = time.perf_counter()
-    _run_pool(todo, out_dir, args, workers, scan_done, "token scan")
+    _run_pool(backend, todo, out_dir, args, workers, scan_done, "token scan")
     t_scan = time.perf_counter() - t0
 
     # 2. plan
@@ -262,14 +262,14 @@ def mix(spec_path: str, out: str, address: str | None = None, workers: int | Non
 
     # 3-4. scatter, gather
     t0 = time.perf_counter()
-    _run_pool(scatter_tasks, out_dir, args, workers, lambda *a: None, "scatter")
+    _run_pool(backend, scatter_tasks, out_dir, args, workers, lambda *a: None, "scatter")
     shards: dict[str, dict] = {}
 
     def gather_done(task, stats, files, node):
         shards[task.name] = {"path": f"data/{task.name}.parquet", **stats}
 
     buckets = sorted(d.name for d in (out_dir / "_shuffle").iterdir()) if (out_dir / "_shuffle").is_dir() else []
-    _run_pool([Task("gather", b) for b in buckets], out_dir, args, workers, gather_done, "gather")
+    _run_pool(backend, [Task("gather", b) for b in buckets], out_dir, args, workers, gather_done, "gather")
     shutil.rmtree(out_dir / "_shuffle", ignore_errors=True)
     t_shuffle = time.perf_counter() - t0
 

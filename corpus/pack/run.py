@@ -1,4 +1,4 @@
-"""`corpus pack`: tokenize curated Parquet and pack it, one Ray actor per data shard.
+"""`corpus pack`: tokenize curated Parquet and pack it, one worker (a local process or a Ray actor) per data shard.
 
 Each curated shard becomes ``PACKED/<shard>.megatron.{bin,idx}``, ``<shard>.internevo.bin{,.meta}`` and
 ``<shard>.seqs.parquet`` (per sample: the ids of the documents in it, where each segment starts inside
@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import torch
 
 from corpus.pack import formats, packing
 from corpus.errors import UserError
@@ -192,7 +193,7 @@ def pack_shard(data_file: str, out_dir: Path, options: PackOptions, tok: LoadedT
 
 
 class PackWorker:
-    """Tokenizer loaded once, shards packed one after another; hosted in a Ray actor by ``ray_exec.run_shards``."""
+    """Tokenizer loaded once, shards packed one after another; hosted by an executor's ``run_shards``."""
 
     def __init__(self, options: PackOptions, device: str, threads: int, pretokenized: bool = False) -> None:
         # the tokenizer's thread pool is sized by the cores this worker's share of the node gives it, or every
@@ -230,12 +231,16 @@ def _shard_fingerprint(fingerprint: str, data_file: str) -> str:
 
 def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = None, workers: int | None = None,
          device: str = "auto", log: Callable[[str], None] = lambda m: print(m, file=sys.stderr, flush=True),
-         mix: bool = False, quiet: bool = False) -> dict:
+         mix: bool = False, quiet: bool = False, executor: str = "auto") -> dict:
     """Pack DIR/data (a `corpus run` output), or with ``mix`` a `corpus mix` output, whose rows are packed in
-    their shuffled order from the token ids the mixture counted."""
-    from corpus import ray_exec
+    their shuffled order from the token ids the mixture counted. On one machine without GPUs the workers are
+    local processes; Ray shares GPUs out among workers, and runs on a cluster (corpus/executor.py)."""
+    from corpus import executor as executor_mod
     from corpus.pack.blend import write_blends
 
+    backend = executor_mod.choose(executor, address, gpus=device == "cuda" or (device == "auto" and torch.cuda.is_available()))
+    if device == "cuda" and backend.__name__ == "corpus.local_exec":
+        raise PackError("--device cuda needs Ray, which shares the GPUs out among the workers: drop --executor local")
     options.validate()
     tok = load_tokenizer(options)  # fail fast, before Ray starts, on a bad tokenizer
     mixture = _mixture(Path(corpus_dir), tok) if mix else None
@@ -253,13 +258,13 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
             results[f] = done
         else:
             todo.append(f)
-    where = ray_exec.init(address)
-    gpus = 0 if device == "cpu" else ray_exec.gpus_available()
+    where = backend.init(address)
+    gpus = 0 if device == "cpu" or backend.__name__ == "corpus.local_exec" else backend.gpus_available()
     if device == "cuda" and not gpus:
         raise PackError(f"--device cuda: the Ray cluster at {where} has no GPUs; use --device auto or cpu")
     # tokenizing is CPU work and the packing arithmetic is light: every worker takes an equal share of the
     # GPUs rather than one worker per GPU leaving the other cores idle
-    n_workers = max(1, min(len(todo) or 1, workers or ray_exec.cpus()))
+    n_workers = max(1, min(len(todo) or 1, workers or backend.cpus()))
     gpu_share = min(1.0, int(gpus / n_workers * 1e4) / 1e4) if gpus else 0.0
     log(f"pack: {len(data)} shard(s){' of mixture ' + mixture['name'] if mixture else ''}, tokenizer {tok.path} "
         f"(vocab {tok.vocab_size:,}), seq_len {options.seq_len}, "
@@ -287,8 +292,8 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
         failed.append({"source": data_file, "error": error})
         log(f"[failed] {Path(data_file).stem}: {error}")
 
-    threads = max(1, ray_exec.cpus() // n_workers)
-    ray_exec.run_shards(PackWorker, (options, "cuda" if gpus else "cpu", threads, mix), todo, out_dir, n_workers,
+    threads = max(1, backend.cpus() // n_workers)
+    backend.run_shards(PackWorker, (options, "cuda" if gpus else "cpu", threads, mix), todo, out_dir, n_workers,
                         1.0, gpu_share, on_done, on_failed)
     progress.close()
     totals = {k: sum(r["stats"].get(k, 0) for r in results.values()) for k in TOTALS}

@@ -10,7 +10,7 @@ import pytest
 
 from corpus import local_exec
 from corpus.errors import UserError
-from corpus.pipeline import executor_for
+from corpus.executor import choose
 
 
 class Doubler:
@@ -90,10 +90,13 @@ def test_chained_tasks_with_several_returns(width):
 
 def test_executor_choice(monkeypatch):
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
-    assert executor_for("auto", None) is local_exec
-    assert executor_for("ray", None).__name__ == "corpus.ray_exec"
-    assert executor_for("auto", "10.0.0.1:6379").__name__ == "corpus.ray_exec"
+    assert choose("auto", None) is local_exec
+    assert choose("ray", None).__name__ == "corpus.ray_exec"
+    assert choose("auto", "10.0.0.1:6379").__name__ == "corpus.ray_exec"
     monkeypatch.setenv("RAY_ADDRESS", "10.0.0.1:6379")
-    assert executor_for("auto", None).__name__ == "corpus.ray_exec"
+    assert choose("auto", None).__name__ == "corpus.ray_exec"
     with pytest.raises(UserError, match="--executor local runs on this machine only"):
-        executor_for("local", None)
+        choose("local", None)
+    monkeypatch.delenv("RAY_ADDRESS")
+    assert choose("auto", None, gpus=True).__name__ == "corpus.ray_exec"  # Ray shares GPUs out among workers
+    assert choose("local", None, gpus=True) is local_exec
