@@ -19,6 +19,7 @@ names, and every shard is the same pure function of its input.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import ctypes
 import multiprocessing as mp
 import multiprocessing.connection as mpc
 import os
@@ -48,9 +49,23 @@ def _last_line(exc: BaseException) -> str:
     return (lines[-1] if lines else type(exc).__name__)[:2000]
 
 
-def _serve(conn: mpc.Connection, worker_cls: type, init_args: tuple) -> None:
+def _die_with(parent: int) -> None:
+    """Linux: SIGKILL this process when its parent dies, even by SIGKILL, so no worker goes on writing into a run
+    folder whose lock died with the driver (a resumed run would meet it there). Ray's raylet does the same for
+    its workers. Elsewhere the closed pipe ends a child after its current shard."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
+
+
+def _serve(conn: mpc.Connection, worker_cls: type, init_args: tuple, parent: int) -> None:
     """A child's life: build the worker once, then one task per message until the pipe closes. Ctrl-C reaches
     the whole process group; the driver alone decides what it means (it stops the children), so they ignore it."""
+    _die_with(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         impl = worker_cls(*init_args)
@@ -80,7 +95,7 @@ def _serve(conn: mpc.Connection, worker_cls: type, init_args: tuple) -> None:
 class _Child:
     def __init__(self, worker_cls: type, init_args: tuple) -> None:
         self.conn, theirs = _CTX.Pipe()
-        self.proc = _CTX.Process(target=_serve, args=(theirs, worker_cls, init_args), daemon=True)
+        self.proc = _CTX.Process(target=_serve, args=(theirs, worker_cls, init_args, os.getpid()), daemon=True)
         self.proc.start()
         theirs.close()
         self.task: tuple[int, Any] | None = None  # (task id, input) in flight

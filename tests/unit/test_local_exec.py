@@ -5,6 +5,10 @@ pool as in order."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -100,3 +104,53 @@ def test_executor_choice(monkeypatch):
     monkeypatch.delenv("RAY_ADDRESS")
     assert choose("auto", None, gpus=True).__name__ == "corpus.ray_exec"  # Ray shares GPUs out among workers
     assert choose("local", None, gpus=True) is local_exec
+
+
+class Sleeper:
+    """Writes its pid where the test can read it, then sleeps through its shard."""
+
+    def process(self, task: str, out_dir, report) -> tuple:
+        with open(task, "w") as fh:
+            fh.write(str(os.getpid()))
+        time.sleep(120)
+        return (task,)
+
+
+DRIVER = """
+import sys
+sys.path.insert(0, {here!r})
+from corpus import local_exec
+from test_local_exec import Sleeper
+if __name__ == "__main__":
+    local_exec.run_shards(Sleeper, (), [{a!r}, {b!r}], None, 2, 1.0, 0.0, print, print)
+"""
+
+
+def test_workers_die_with_a_killed_driver(tmp_path):
+    """A driver killed outright (SIGKILL: no cleanup runs) must not leave workers writing into its run folder."""
+    pidfiles = [tmp_path / "a.pid", tmp_path / "b.pid"]
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER.format(here=str(Path(__file__).parent), a=str(pidfiles[0]), b=str(pidfiles[1])))
+    driver = subprocess.Popen([sys.executable, str(script)], cwd=Path(__file__).parents[2])
+    try:
+        deadline = time.monotonic() + 60
+        while not all(p.exists() and p.read_text() for p in pidfiles):
+            assert time.monotonic() < deadline and driver.poll() is None, "the workers never started"
+            time.sleep(0.1)
+        pids = [int(p.read_text()) for p in pidfiles]
+        driver.kill()
+        driver.wait()
+        deadline = time.monotonic() + 10
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in pids)
+    finally:
+        driver.kill()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
