@@ -214,7 +214,8 @@ class PoolExecutor:
     def __init__(self, width: int, memory_mb: int, progress=None) -> None:
         free_mb = _available_mb()
         self.width = max(1, min(width, free_mb // max(memory_mb, 1) if free_mb else width))
-        self.pool = cf.ProcessPoolExecutor(self.width, mp_context=_CTX) if self.width > 1 else None
+        self.pool = (cf.ProcessPoolExecutor(self.width, mp_context=_CTX, initializer=_die_with, initargs=(os.getpid(),))
+                     if self.width > 1 else None)
         self.progress = progress
         self.tasks: dict[str, list] = {}  # phase -> its unfinished futures (results run here are done at once)
         self.done: dict[str, int] = {}  # phase -> tasks finished
