@@ -16,7 +16,9 @@ For each configuration it prints, per language:
 
 Configurations: ``precision only`` (the previous behaviour: favor_precision, no fallback), ``trafilatura
 fallback`` (the stage's defaults: precision, then balanced, then recall when precision keeps less than half of
-the visible prose), ``trafilatura default`` (balanced mode, no fallback), ``resiliparse plain main_content``
+the visible prose; precision without trafilatura's internal readability/jusText comparison first, with it
+only where that keeps too little, ``fast_first``), the same without ``fast_first`` (before issue 20: same
+text, slower) and with ``fast: true`` (the comparison off everywhere), ``trafilatura default`` (balanced mode, no fallback), ``resiliparse plain main_content``
 (resiliparse's own main-content mode, the peer), ``resiliparse engine`` (``engine: resiliparse``: ours, with
 and without its fallback). The closing table gives each one's F1 difference and speed ratio against the
 trafilatura default path, measured in the same run. ``--sweep`` adds other ``min_kept_frac`` values;
@@ -86,6 +88,8 @@ def configs(sweep: bool) -> dict[str, "ExtractParams | PlainResiliparse"]:
         "precision only (before)": ExtractParams(fallback=False),
         "fallback, raw characters (before)": ExtractParams(han_char_weight=1),
         "trafilatura fallback (default)": ExtractParams(),
+        "fallback, no fast_first (before)": ExtractParams(fast_first=False),
+        "fallback, trafilatura fast=True": ExtractParams(fast=True),
         "trafilatura default": ExtractParams(favor_precision=False, fallback=False),
         "resiliparse plain main_content": PlainResiliparse(),
         "resiliparse engine (ours)": ExtractParams(engine="resiliparse"),

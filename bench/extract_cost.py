@@ -22,8 +22,10 @@ translated page pairs also go through the recipe's own extract stage and the sam
 
 Configurations: trafilatura's ``fast`` (its internal readability/jusText comparison off) for the precision
 call and for our fallback calls separately: ``fast=False`` everywhere (before), ``fast=True`` everywhere,
-the two mixes, and ``fast_first`` (the stage's default since issue 20): precision with fast=True first, and
-where that keeps too little, precision with fast=False (the call as before) ahead of balanced and recall.
+the two mixes, and ``fast_first`` (the stage's default since issue 20): each call with fast=True first, and
+where that keeps too little of the visible prose, the same mode with fast=False (the call as before); also
+with only the precision call so (``fast_first precision only``: output identical to before on every page
+measured).
 """
 
 from __future__ import annotations
@@ -58,25 +60,32 @@ CRAWL = ROOT.parent / "shared" / "data" / "crawl"
 @dataclasses.dataclass(frozen=True)
 class Config:
     """Ours with trafilatura's ``fast`` set per call: for the precision call and for the fallback calls, and
-    ``fast_first`` (ExtractParams: precision with fast=True first, the call as before only where that keeps
-    too little)."""
+    ``fast_first`` (ExtractParams: each call with fast=True first, the call as before only where that keeps
+    too little): ``all`` (the default since issue 20), ``precision`` (only the precision call) or off."""
     fast_precision: bool
     fast_fallback: bool
-    fast_first: bool = False
+    fast_first: str = ""
 
     def params(self) -> ExtractParams:
-        return ExtractParams(fast=self.fast_precision, fast_first=self.fast_first)
+        return ExtractParams(fast=self.fast_precision, fast_first=bool(self.fast_first))
 
     @contextlib.contextmanager
     def active(self) -> Iterator[None]:
-        """The stage's own code; only for the mixes is ``_run_mode`` wrapped to set ``fast`` per mode."""
-        if self.fast_precision == self.fast_fallback:
+        """The stage's own code; ``_run_mode`` is wrapped to set ``fast`` per mode for the mixes, and for
+        ``fast_first: precision`` to answer the fallback modes' fast calls with nothing (the call as before
+        follows at once, as where a fast call keeps too little)."""
+        mixed = self.fast_precision != self.fast_fallback
+        if not mixed and self.fast_first != "precision":
             yield
             return
         orig = fx._run_mode
 
         def run_mode(tree, mode, url, p, fast=None):
-            return orig(tree, mode, url, dataclasses.replace(p, fast=self.fast_precision if mode == "precision" else self.fast_fallback))
+            if fast and mode != "precision" and self.fast_first == "precision":
+                return None
+            if mixed:
+                p = dataclasses.replace(p, fast=self.fast_precision if mode == "precision" else self.fast_fallback)
+            return orig(tree, mode, url, p, fast=fast)
 
         fx._run_mode = run_mode
         try:
@@ -87,7 +96,8 @@ class Config:
 
 CONFIGS = {
     "ours, fast=False (before)": Config(False, False),
-    "ours, fast_first (default now)": Config(False, False, True),
+    "ours, fast_first precision only": Config(False, False, "precision"),
+    "ours, fast_first (default now)": Config(False, False, "all"),
     "ours, fast=True": Config(True, True),
     "ours, fast in fallback only": Config(False, True),
     "ours, fast in precision only": Config(True, False),
@@ -221,7 +231,7 @@ def _recipe_fast(cfg: Config) -> Iterator[None]:
     orig = fx.extract_page
 
     def extract_page(page, url, p):
-        return orig(page, url, dataclasses.replace(p, fast=cfg.fast_precision, fast_first=cfg.fast_first))
+        return orig(page, url, dataclasses.replace(p, fast=cfg.fast_precision, fast_first=bool(cfg.fast_first)))
 
     fx.extract_page = extract_page
     try:

@@ -42,14 +42,19 @@ page: ``ExtractBudgetExceeded`` is raised and the runner quarantines the row wit
 not a decision: whether it fires depends on the machine, so a re-run of the shard may well extract it). The guard's exception is a ``BaseException`` while it unwinds through trafilatura, whose
 ``except Exception`` blocks would otherwise swallow it and return a half-extracted, load-dependent text.
 
-Why precision runs fast first (``fast_first``). trafilatura's own readability/jusText comparison, which runs
+Why each call runs fast first (``fast_first``). trafilatura's own readability/jusText comparison, which runs
 inside every call unless ``fast``, is its remedy for the failure the fallback measures: an extraction that
-keeps too little. So the precision call runs without it first, and only where that keeps too little of the
-visible prose is it run again as before, comparison on, ahead of balanced and recall. Where the first call
-keeps enough the comparison changed no text on the shared crawl's 840 pages nor the annotated set's 64
-(bench/extract_cost.py), and about three pages in five end there: 7.9 -> 7.4 ms/page. Turning the
-comparison off everywhere (``fast: true``) is faster still but loses text: help-paragraph recall zh
-0.784 -> 0.748, en 0.790 -> 0.764, one usable check-set page.
+keeps too little. So each call of the chain runs without it first, and only where that keeps too little of
+the visible prose is the same mode run again as before, comparison on, before the next mode. Measured
+(bench/extract_cost.py; 300 crawl pages x 5 interleaved rounds, CPU ms/page, ranges): bare trafilatura
+5.7-6.2, the stage before 7.2-7.8 (79-80% of bare's speed), now 6.5-6.9 (88-91%). Precision: where the
+fast call keeps enough the comparison changed no text on the shared crawl's 840 pages nor the annotated
+set's 64, and about three pages in five end there. Fallback modes: 28 crawl and 8 annotated pages change;
+annotated-set F1 zh 0.960 -> 0.960 (P 0.973 -> 0.956, R 0.947 -> 0.965: one page gains its text and its
+"related topics" block), en unchanged; help-paragraph recall zh 0.784 -> 0.791, en 0.790; check-set
+decisions unchanged. Turning the comparison off everywhere (``fast: true``, 127-132% of bare) loses text:
+paragraph recall zh 0.748, en 0.764, one usable check-set page; off for precision only (105-106%) loses a
+usable zh check-set page too (balanced mode's wild-text recovery splits its inline spans into short lines).
 
 Rows rejected as ``extract.no_content`` keep the first 2,000 characters of the page's visible text in
 ``extract_visible`` (the raw HTML is transient and never written), so ``corpus inspect --stage extract``
@@ -288,15 +293,13 @@ class ExtractParams:
     engine: str = "trafilatura"
     # trafilatura options; fast=True skips trafilatura's own fallback extractors (faster, a little less recall).
     fast: bool = False
-    # With fast false: precision mode runs with trafilatura's fast=True first, and only where that keeps too little
-    # (keeps_enough, the fallback's own test) again as before, with trafilatura's readability/jusText comparison.
-    # That comparison is trafilatura's remedy for the failure our fallback measures (a short extraction): where
-    # the first call keeps enough it changed no text on the shared crawl's 840 pages (5 languages) nor on the
-    # annotated set's 64, so it is skipped there; where it keeps too little the call runs as it always did.
-    # Measured (bench/extract_cost.py, 300 crawl pages, interleaved): 7.9 -> 7.4 ms/page, 79% -> 85% of bare
-    # trafilatura's speed; texts, modes, F1 and check-set decisions unchanged. Precision mode only: with balanced
-    # first the comparison changed the text of 112 of the 904 pages where the fast call kept enough. Not with
-    # metadata (trafilatura's fast flag also changes its date search).
+    # With fast false, each call of the precision-first chain runs with trafilatura's fast=True first, and only where
+    # that keeps too little (keeps_enough, the fallback's own test) again as before, with trafilatura's
+    # readability/jusText comparison, trafilatura's remedy for the failure our fallback measures (a short
+    # extraction). Measured in the module docstring: 79% -> 88-91% of bare trafilatura's speed, F1 and check set
+    # unchanged, the precision call's text unchanged on every page measured. Not when the recipe starts in
+    # balanced mode (favor_precision false: there the comparison changed 112 of 904 pages the fast call handled,
+    # unmeasured for quality), nor with metadata (fast also changes trafilatura's date search).
     fast_first: bool = True
     favor_precision: bool = True
     include_tables: bool = True
@@ -397,10 +400,11 @@ def extract_page(page: str, url: str | None, p: ExtractParams) -> Extracted:
     chain = MODES[MODES.index(first):] if p.fallback else (first,)
     # the minimum in Latin-equivalent characters, the fraction in both units (corpus/extract_units.py)
     best = None  # (Latin-equivalent characters, mode, doc)
+    fast_first = p.fast_first and p.favor_precision and not p.fast and not p.metadata
     for mode in chain:
-        if mode == first == "precision" and p.fast_first and not p.fast and not p.metadata:
-            # trafilatura's comparison off first; where that keeps enough the comparison never changed the text
-            # (ExtractParams.fast_first), else the call as it always was replaces this one
+        if fast_first:
+            # trafilatura's comparison off first (ExtractParams.fast_first); where that keeps too little, the
+            # call as it always was replaces this one
             doc = _run_mode(tree, mode, url, p, fast=True)
             kept, enough = _kept(doc, vis, p)
             if enough:

@@ -238,22 +238,36 @@ def test_engine_parameters():
             build_params(ExtractParams, bad, "extract")
 
 
-def test_fast_first_changes_no_output_on_real_pages(crawl):
-    """Precision runs with trafilatura's own comparison off first, and again as before only where that keeps too
-    little: on the crawl's real pages every text and mode is what the call as before gives, and both branches
-    are taken (the fast call ends the page, or the call with the comparison on rescues it)."""
-    before = _extract(crawl, ExtractParams(fast_first=False))
-    after = _extract(crawl, ExtractParams())
-    assert {u: (g.text, g.mode) for u, g in after.items()} == {u: (g.text, g.mode) for u, g in before.items()}
-    ended, rescued = 0, 0
-    for u in [u for u, g in after.items() if g.mode == "precision"][:60]:
+def test_fast_first_precision_call_changes_no_output_on_real_pages(crawl):
+    """The precision call runs with trafilatura's own comparison off first, and again as before only where that
+    keeps too little: on the crawl's real pages the result of the precision call is always what the call as
+    before gives, and both branches are taken (the fast call ends the page, or the full call rescues it)."""
+    p, before = ExtractParams(), ExtractParams(fast_first=False)
+    ended = rescued = 0
+    for u in list(crawl):
         tree = load_html(decode(crawl[u], None)[0])
         vis = visible_text(tree)
-        fast_enough = _kept(_run_mode(tree, "precision", u, ExtractParams(), fast=True), vis, ExtractParams())[1]
-        ended += fast_enough
-        rescued += not fast_enough
-    assert ended and rescued, (ended, rescued)
-    # not for balanced mode first, where the comparison also changes pages the fast call handles
-    zh = {u: crawl[u] for u in list(crawl)[:40]}
+        fast = _run_mode(tree, "precision", u, p, fast=True)
+        full = _run_mode(tree, "precision", u, before)
+        if _kept(fast, vis, p)[1]:
+            ended += 1
+            assert fast.text == full.text, u
+        else:
+            rescued += _kept(full, vis, p)[1]
+    assert ended >= 100 and rescued >= 20, (ended, rescued)
+
+
+def test_fast_first_keeps_the_fallback_results(crawl):
+    """With the fallback calls fast first too, a page's text changes only where trafilatura's comparison in a
+    fallback mode changes what the fast call kept enough of: a few pages (28 of the crawl's 840), each ending
+    in a fallback mode with text."""
+    before = _extract(crawl, ExtractParams(fast_first=False))
+    after = _extract(crawl, ExtractParams())
+    changed = [u for u in crawl if (after[u].text, after[u].mode) != (before[u].text, before[u].mode)]
+    assert len(changed) <= len(crawl) // 20, len(changed)
+    # the precision call is the same (above): what changes is what a fallback mode kept
+    assert all(after[u].mode in ("balanced", "recall") and after[u].text for u in changed)
+    # not when the recipe starts in balanced mode, where the comparison also changes pages the fast call handles
+    some = {u: crawl[u] for u in list(crawl)[:40]}
     plain = ExtractParams(favor_precision=False, fallback=False)
-    assert _extract(zh, plain) == _extract(zh, ExtractParams(favor_precision=False, fallback=False, fast_first=False))
+    assert _extract(some, plain) == _extract(some, ExtractParams(favor_precision=False, fallback=False, fast_first=False))
