@@ -147,7 +147,7 @@ def run_shards(
                 child = busy[ready]
                 if child.task is None:  # already handled through its other handle in this round
                     continue
-                task_id, inp = child.task
+                _, inp = child.task
                 try:  # a ready pipe holds a message or the end; a ready sentinel with nothing to read: it died
                     msg = child.conn.recv() if child.conn.poll() else None
                 except (EOFError, OSError):
