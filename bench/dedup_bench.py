@@ -2,13 +2,16 @@
 
 Planted input: real English (Python's reference manual) and Chinese (People's Daily 1998) base documents,
 each with variants at measured shingle Jaccard similarity 0.6 / 0.75 / 0.85 / 0.95, among unrelated
-documents. Both tools: 5-gram shingles, the same bands x rows, one core. Precision and recall are over
-the planted (variant, base) pairs against their true similarity (threshold 0.7).
+documents. Both tools: 5-gram shingles, the same bands x rows, one core (one worker). Precision and recall are
+over the planted (variant, base) pairs against their true similarity (threshold 0.7).
 
-Memory is the whole process tree's (Ray's raylet, GCS and workers are the driver's descendants; datatrove runs in
-one process): peak RSS, an upper bound that counts shared pages once per process, and peak PSS, which splits them.
-The scale run splits its peaks by phase (start, shards reading and fingerprinting, the dedup plan, applying the
-decisions and writing, finishing, Ray stop), from the run's own timings and its files' modification times.
+Ours runs on the executor a user gets on one machine, local processes (BENCH_DEDUP_EXECUTOR=ray for an embedded
+Ray); the shard records say which executor really ran, and a run on another one is refused (a worker count or an
+idle Ray in the tree would make the figures lie). Memory is the whole process tree's (local workers, or Ray's
+raylet, GCS and workers, are the driver's descendants; datatrove runs in one process): peak RSS, an upper bound that
+counts shared pages once per process, and peak PSS, which splits them. The scale run splits its peaks by phase
+(start, shards reading and fingerprinting, the dedup plan, applying the decisions and writing, finishing, Ray
+stop), from the run's own timings and its files' modification times.
 
     .venv/bin/python bench/dedup_bench.py [SCALE_DOCS [OUT_ROOT]]   # SCALE_DOCS 0: the planted comparison only
 """
@@ -16,6 +19,7 @@ decisions and writing, finishing, Ray stop), from the run's own timings and its 
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 import sys
@@ -27,6 +31,7 @@ from memtimeline import measure, phase_peaks
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+EXECUTOR = os.environ.get("BENCH_DEDUP_EXECUTOR", "local")
 
 
 def _write_jsonl(folder: Path, docs: list[dict], shards: int) -> None:
@@ -66,8 +71,13 @@ def planted_input(folder: Path, noise: int) -> list[dict]:
 
 def ours(recipe: Path, folder: Path, out: Path, cpus: int) -> dict:
     shutil.rmtree(out, ignore_errors=True)
-    m = measure([str(BIN / "python"), str(ROOT / "bench/run_ours.py"), str(recipe), str(folder / "*.jsonl"), str(out), str(cpus)])
+    m = measure([str(BIN / "python"), str(ROOT / "bench/run_ours.py"), str(recipe), str(folder / "*.jsonl"), str(out), str(cpus), EXECUTOR])
     m["summary"] = json.loads(m.pop("stdout").strip().splitlines()[-1])
+    nodes = [json.loads(f.read_text()).get("node") for f in (out / "_shards").glob("*.json")]  # a shard's commit names its node
+    ran = {"local" if n.startswith("local:") else "ray" for n in nodes if isinstance(n, str)}
+    if ran != {EXECUTOR}:
+        raise RuntimeError(f"bench/run_ours.py was asked for the {EXECUTOR} executor but its shards ran on {sorted(ran)}: "
+                           f"the figures would not be what they say")
     m["phases"] = phase_peaks(m.pop("timeline"), _phase_ends(m, out))
     return m
 
@@ -89,7 +99,7 @@ def _phase_ends(m: dict, out: Path) -> list[tuple[str, float]]:
     shards = last("global/dedup/fingerprints/*.parquet")
     plan = max(shards, last("global/dedup/plan.json"))
     written = max(plan, last("data/*.parquet"), last("rejected/*.parquet"))
-    return [("start (imports, Ray)", run_start), ("shards: read, fingerprints", shards), ("dedup plan", plan),
+    return [("start (imports, Ray if any)", run_start), ("shards: read, fingerprints", shards), ("dedup plan", plan),
             ("apply decisions, write", written), ("finish (stats, card)", run_end), ("Ray stop", end + 1)]
 
 
@@ -163,19 +173,19 @@ def main(out_root: Path, scale_docs: int) -> dict:
     n = len(rows)
     fams = {lang: sum(1 for r in rows if r.get("lang") == lang and r["target"] == 1.0) for lang in ("en", "zh")}
     print(f"\ndedup: {n:,} documents ({fams['en']} en + {fams['zh']} zh planted families x 5, plus 15,000 unrelated), 5-grams, "
-          f"{bands} bands x {rows_per_band} rows, one core per tool")
+          f"{bands} bands x {rows_per_band} rows, one core per tool (ours: {EXECUTOR} executor)")
     r_ours = ours(recipe, folder, out_root / "dedup-ours", 1)
     r_dt = datatrove(folder, out_root / "dedup-datatrove", bands, rows_per_band)
     m_ours = metrics(rows, our_clusters(out_root / "dedup-ours"), "url")
     m_dt = metrics(rows, r_dt["result"]["clusters"], "id")
     # end to end, as datatrove's figure is (its process's imports included); and without Ray's start and stop, a fixed
     # cost of a few seconds that a long run pays once (the stages' own wall_s are not added up: they overlap)
-    rates = {"end to end": n / r_ours["wall_s"], "pipeline.run (no Ray start/stop)": n / r_ours["summary"]["run_s"]}
+    rates = {"end to end": n / r_ours["wall_s"], "pipeline.run (no imports, Ray start/stop)": n / r_ours["summary"]["run_s"]}
     dt_rate = n / r_dt["wall_s"]
-    print(f"{'':<40}{'docs/s/core':>12}{'peak proc MB':>14}{'tree RSS MB':>13}{'tree PSS MB':>13}{'en P / R':>16}{'zh P / R':>16}")
+    print(f"{'':<50}{'docs/s/core':>12}{'peak proc MB':>14}{'tree RSS MB':>13}{'tree PSS MB':>13}{'en P / R':>16}{'zh P / R':>16}")
     for name, rate, mem, m in [(f"corpus, {k}", v, r_ours, m_ours) for k, v in rates.items()] + [
             ("datatrove 0.10.1 minhash, 4 stages", dt_rate, r_dt, m_dt)]:
-        print(f"{name:<40}{rate:>12,.0f}{mem['peak_proc_mb']:>14,.0f}{mem['peak_tree_mb']:>13,.0f}{mem['peak_tree_pss_mb']:>13,.0f}"
+        print(f"{name:<50}{rate:>12,.0f}{mem['peak_proc_mb']:>14,.0f}{mem['peak_tree_mb']:>13,.0f}{mem['peak_tree_pss_mb']:>13,.0f}"
               f"{m['en']['precision']:>9.3f} / {m['en']['recall']:.3f}{m['zh']['precision']:>9.3f} / {m['zh']['recall']:.3f}")
     ratios = {k: v / dt_rate for k, v in rates.items()}
     print("corpus / datatrove docs/s per core (target >= 5x): " + ", ".join(f"{v:.2f}x {k}" for k, v in ratios.items()))
@@ -187,13 +197,13 @@ def main(out_root: Path, scale_docs: int) -> dict:
     if scale_docs:
         folder = out_root / "dedup-scale-input"
         total = scale_input(folder, scale_docs)
-        print(f"\ndedup scale run: {total:,} generated 40-word documents, 16 shards, both cores")
+        print(f"\ndedup scale run: {total:,} generated 40-word documents, 16 shards, both cores ({EXECUTOR} executor)")
         recipe.write_text("name: dedup-scale\nstages:\n  - dedup: {url: false}\n")
         r = ours(recipe, folder, out_root / "dedup-scale-ours", 2)
         g = r["summary"]["global"]["dedup"]
         dropped = next(s for s in r["summary"]["stages"] if s["name"] == "dedup")["rejected"]
         print(f"  wall {r['wall_s']:.0f}s: {total / r['wall_s']:,.0f} docs/s on 2 cores ({total / r['wall_s'] / 2:,.0f} per core), "
-              f"{total / r['summary']['run_s']:,.0f} docs/s without Ray's start and stop; plan {g['wall_s']:.0f}s over "
+              f"{total / r['summary']['run_s']:,.0f} docs/s in pipeline.run; plan {g['wall_s']:.0f}s over "
               f"{g['partitions']} partitions, {g['cc_rounds']} component rounds; duplicates dropped {dropped}")
         print(f"  peak memory of the whole process tree: RSS {r['peak_tree_mb']:,.0f} MB (shared pages counted once per process), "
               f"PSS {r['peak_tree_pss_mb']:,.0f} MB (shared pages split); largest process {r['peak_proc_mb']:,.0f} MB")
