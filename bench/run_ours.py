@@ -25,7 +25,10 @@ if __name__ == "__main__":  # the local executor's workers are spawned: they imp
         ray_exec.init(num_cpus=cpus)
     t2 = time.perf_counter()
     # a checkout from before the local executor (BENCH_BASELINE) knows no ``executor``: Ray was its only one
-    where = {"executor": "local", "workers": cpus} if local else {}
+    import inspect
+
+    where = ({"executor": "local", "workers": cpus} if local
+             else {"executor": "ray"} if "executor" in inspect.signature(run).parameters else {})
     summary = run(recipe, [inputs], output, resume=False, log=lambda m: None, quiet=True, **where)
     t3 = time.perf_counter()
     if not local:
