@@ -63,6 +63,7 @@ shows what the page held. Rows that already carry text (JSONL, Parquet, WET) pas
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import html as htmllib
 import re
@@ -373,6 +374,106 @@ def _run_mode(tree: etree._Element, mode: str, url: str | None, p: ExtractParams
     )
 
 
+# Elements that end a line box where they start and end (CSS block and list items, table cells, <br>): text on
+# either side of one is never the same line of the page. Everything else (span, a, b, em, font, ...) is inline.
+LINE_BREAKING = frozenset({
+    "address", "article", "aside", "blockquote", "body", "br", "caption", "center", "dd", "details", "dialog", "div",
+    "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header",
+    "hr", "html", "legend", "li", "main", "menu", "nav", "ol", "p", "section", "summary", "table", "tbody",
+    "td", "tfoot", "th", "thead", "tr", "ul",
+})
+_VERBATIM = frozenset({"pre", "code", "textarea", "listing", "xmp", "plaintext"})  # newlines there are the page's
+
+
+def _runs(tree: etree._Element) -> tuple[list[str], list[tuple[int, bool, bool]]]:
+    """The page's text nodes in document order, each trimmed as trafilatura trims them (whitespace collapsed),
+    with the id of the line box it sits in (a new id at every line-breaking element's start and end; every
+    node of verbatim text is a line box of its own) and whether whitespace precedes / follows it there."""
+    texts: list[str] = []
+    info: list[tuple[int, bool, bool]] = []  # (line box, space before, space after)
+    run = 0
+    space = False  # whitespace since the last kept text node, in this line box
+    verbatim = 0  # open verbatim elements
+
+    def emit(text: str | None) -> None:
+        nonlocal run, space
+        if not text:
+            return
+        if text.isspace():
+            space = True
+            return
+        if verbatim:
+            run += 1
+        texts.append(" ".join(text.split()))
+        info.append((run, space or text[0].isspace(), text[-1].isspace()))
+        space = text[-1].isspace()
+
+    walk = etree.iterwalk(tree, events=("start", "end"))
+    for event, el in walk:
+        tag = el.tag
+        if not isinstance(tag, str):  # comments, processing instructions: only their tail is text
+            if event == "end":
+                emit(el.tail)
+            continue
+        breaks = tag in LINE_BREAKING
+        if event == "start":
+            if tag in CHROME:  # never text a reader sees, and never a line of ours (trafilatura drops it too)
+                walk.skip_subtree()
+                continue
+            if breaks:
+                run, space = run + 1, False
+            verbatim += tag in _VERBATIM
+            emit(el.text)
+        else:
+            verbatim -= tag in _VERBATIM and tag not in CHROME
+            if breaks:
+                run, space = run + 1, False
+            if el is not tree:
+                emit(el.tail)
+    return texts, info
+
+
+def join_inline_runs(text: str, tree: etree._Element) -> str:
+    """Rejoin the lines of ``text`` that are consecutive pieces of one line of the page.
+
+    trafilatura's baseline rescue, the path a fallback call takes when its main extractor finds too little
+    (short pages: under 100 characters of paragraph text, i.e. most short zh pages), ends by emitting the
+    page body one text node per line; so every inline element (span, a, b, em) cuts its sentence into
+    three lines ("打开「" / "线条箭头" / "」工具栏。"). Here each output line is matched, in document order, to
+    a text node of the page (trimmed as trafilatura trims), and two consecutive output lines matched to two
+    adjacent text nodes of the same line box (no block element, list item, cell or <br> between them on the
+    page) become one line again, joined by a space where the page has whitespace between them: the joined
+    line is then a piece of the page's own line, whatever occurrence of a repeated text was matched. Lines that match
+    no single text node (a whole paragraph, a table row) are never joined, so text that already reads like
+    the page is left as it is; only newlines are removed, so what the fallback counted is unchanged."""
+    lines = text.split("\n")
+    if len(lines) < 2:
+        return text
+    texts, info = _runs(tree)
+    where: dict[str, list[int]] = {}
+    for i, t in enumerate(texts):
+        where.setdefault(t, []).append(i)
+    out: list[str] = []
+    prev = -1  # the text node the previous line matched, -1 if it matched none
+    pos = -1  # document-order position reached so far
+    for line in lines:
+        key = " ".join(line.split())
+        cands = where.get(key) if key else None
+        cur = -1
+        if cands:
+            k = bisect.bisect_right(cands, pos)
+            if k < len(cands):
+                cur = cands[k]
+                pos = cur
+        if cur == prev + 1 and prev >= 0 and info[cur][0] == info[prev][0]:
+            sep = " " if info[prev][2] or info[cur][1] else ""
+            out[-1] = out[-1] + sep + line.strip()
+        else:
+            out.append(line)
+        prev = cur
+    return "\n".join(out)
+
+
 def _kept(doc: Any, vis: Visible, p: ExtractParams) -> tuple[float, bool]:
     """What a call kept, in Latin-equivalent characters, and whether that is enough to end the fallback."""
     text = (doc.text or "") if doc is not None else ""
@@ -420,7 +521,10 @@ def extract_page(page: str, url: str | None, p: ExtractParams) -> Extracted:
     if best is None:
         return Extracted(None, None, None, None, vis, chars_removed, nodes_removed)
     _, mode, doc = best
-    return Extracted(doc.text, doc.title if p.metadata else None, doc.date if p.metadata else None, mode, vis,
+    text = doc.text
+    if mode != "precision" and text:  # a fallback mode's text: inline runs cut into lines are rejoined
+        text = join_inline_runs(text, tree)
+    return Extracted(text, doc.title if p.metadata else None, doc.date if p.metadata else None, mode, vis,
                      chars_removed, nodes_removed)
 
 

@@ -13,7 +13,8 @@ from corpus.recipe import RecipeError, build_params
 from corpus.shard import run_step
 from filters.charset import decode
 from filters.extract import (
-    Extract, ExtractBudgetExceeded, ExtractParams, Guard, _kept, _run_mode, cut_nodes, extract_page, visible_text,
+    Extract, ExtractBudgetExceeded, ExtractParams, Guard, _kept, _run_mode, cut_nodes, extract_page, join_inline_runs,
+    visible_text,
 )
 
 LOGO_ZH = "LibreOffice 7.4 帮助"  # the help site's header logo: chrome a fallback must not bring back
@@ -271,3 +272,62 @@ def test_fast_first_keeps_the_fallback_results(crawl):
     some = {u: crawl[u] for u in list(crawl)[:40]}
     plain = ExtractParams(favor_precision=False, fallback=False)
     assert _extract(some, plain) == _extract(some, ExtractParams(favor_precision=False, fallback=False, fast_first=False))
+
+
+LEAF_BLOCKS = ("p", "li", "dd", "dt", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "caption", "figcaption")
+
+
+def _block_texts(tree) -> list[str]:
+    """The page's blocks' texts, whitespace collapsed and cut at <br>."""
+    out = []
+    for el in tree.iter(*LEAF_BLOCKS):
+        for br in el.iter("br"):
+            br.tail = "\x00" + (br.tail or "")
+        out += [" ".join(t.split()) for t in el.text_content().split("\x00")]
+    return [t for t in out if t]
+
+
+def test_fallback_rejoins_lines_cut_at_inline_elements(crawl, shared_data):
+    """trafilatura's baseline rescue (a fallback mode's last resort on short pages) emits one line per text node,
+    so each <span> or <a> cuts its sentence into three lines; the stage rejoins lines that are one line of the
+    page, and only those: on every zh/en page of the crawl in both fallback modes, only newlines go (or turn
+    into the page's own space), every joined line lies within one block of the page, and lines are joined."""
+    from warcio.archiveiterator import ArchiveIterator
+
+    url = "https://help.libreoffice.org/7.4/zh-CN/text/shared/02/05020000.html"  # segment 1
+    with open(shared_data / "crawl" / "segment-00001.warc.gz", "rb") as fh:
+        body = next(r.content_stream().read() for r in ArchiveIterator(fh)
+                    if r.rec_type == "response" and r.rec_headers.get_header("WARC-Target-URI") == url)
+    page = decode(body, None)[0]
+    p = ExtractParams(fast=True)  # precision without trafilatura's comparison keeps nothing of this page
+    raw = _run_mode(load_html(page), "balanced", url, p).text
+    assert "线条箭头" in raw.split("\n"), raw  # trafilatura's own text: the sentence cut at its spans
+    got = extract_page(page, url, p)
+    assert got.mode == "balanced"
+    assert "打开「线条箭头」工具栏。可以使用显示的符号来定义选中直线的尾端样式。" in got.text.split("\n"), got.text
+    assert got.text.replace("\n", "") == raw.replace("\n", "")
+
+    joined = spaced = 0
+    for u, b in crawl.items():
+        tree = load_html(decode(b, None)[0])
+        blocks = None
+        for mode in ("balanced", "recall"):
+            doc = _run_mode(tree, mode, u, ExtractParams())
+            if doc is None or not doc.text:
+                continue
+            text = join_inline_runs(doc.text, tree)
+            assert text.replace("\n", " ").split() == doc.text.replace("\n", " ").split() or \
+                text.replace("\n", "").replace(" ", "") == doc.text.replace("\n", "").replace(" ", ""), u
+            new = set(text.split("\n")) - set(doc.text.split("\n"))
+            if new:
+                blocks = blocks or _block_texts(load_html(decode(b, None)[0]))
+                for line in new:
+                    flat = " ".join(line.split())
+                    assert any(flat in t for t in blocks), (u, line)
+                    joined += 1
+                    spaced += flat not in doc.text.replace("\n", "")
+    assert joined >= 10 and spaced >= 1, (joined, spaced)
+    # a text whose lines are whole blocks is left as it is
+    tree = load_html(decode(next(iter(crawl.values())), None)[0])
+    whole = "\n".join(_block_texts(tree)[:5])
+    assert join_inline_runs(whole, tree) == whole
