@@ -117,6 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("dir", nargs="?", help="the --output folder of a `corpus run`")
     rp.add_argument("--compare", nargs=2, metavar=("DIR_A", "DIR_B"), help="compare two runs instead")
     rp.add_argument("--samples", type=int, default=10, help="dropped documents shown per reason (default 10)")
+    rp.add_argument("--quiet", "-q", action="store_true", help="no live progress of the report's scans")
 
     x = sub.add_parser("export", help="export the curated corpus as WanJuan-CC JSONL",
                        description="Write DIR/data as WanJuan-CC records (id, content, title, language, date, token_num, "
@@ -266,7 +267,7 @@ def _report(args: argparse.Namespace) -> int:
         write_atomic(page, compare.page(d))
         print(f"\ncomparison page: {page}")
     elif args.dir:
-        page = build(_local_run(args.dir), args.samples)
+        page = build(_local_run(args.dir), args.samples, quiet=args.quiet)
         print(_publish(args.dir, page.parent) + "/" + page.name if storage.is_url(args.dir) else page)
     else:
         raise UserError("give a run folder (corpus report DIR) or two with --compare DIR_A DIR_B")

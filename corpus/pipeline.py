@@ -161,7 +161,7 @@ def run(
 
             for sink in shard_mod.SINKS if prep.store.remote else ():  # the report reads the documents themselves
                 prep.store.fetch_dir(sink)
-            page = build(prep.out_dir)
+            page = build(prep.out_dir, quiet=quiet, interval=progress_interval)
             prep.store.publish_tree(prep.out_dir / "report")
             summary["report"] = prep.store.loc(page)
         return summary

@@ -95,6 +95,15 @@ def test_report_shows_its_progress_in_a_log_and_nothing_when_quiet(sample_run, t
     assert quiet.getvalue() == "" and (out / "report" / "report.json").read_bytes() == report  # the display changes nothing
 
 
+def test_corpus_report_quiet_writes_no_progress(sample_run, tmp_path, capsys):
+    out = tmp_path / "run"
+    shutil.copytree(sample_run[0], out, ignore=shutil.ignore_patterns("report"))
+    assert main(["report", str(out), "--quiet"]) == 0
+    assert "report: " not in capsys.readouterr().err
+    assert main(["report", str(out)]) == 0
+    assert "report: pages: files 2/2" in capsys.readouterr().err
+
+
 def test_report_renders_in_headless_chromium_offline(report, tmp_path):
     if CHROMIUM is None:
         if os.environ.get("CI"):
