@@ -130,6 +130,7 @@ class RunView:
             "drop_reason": pa.array([], pa.string()), "file": pa.array([], pa.int32()), "row": pa.array([], pa.int64())})
         ids = self.index.column("id").to_pylist()
         self._pos = {i: k for k, i in enumerate(ids) if i is not None}
+        self._hashes: dict[str, str] = {}  # text_hashes' answers: a view's run does not change under it
         self._meta: dict[int, pq.FileMetaData] = {}
 
     # -- where a document ended ---------------------------------------------------------------------------------
@@ -166,14 +167,14 @@ class RunView:
     def text_hashes(self, doc_ids: list[str]) -> dict[str, str]:
         """store.text_hash of the text the page shows for each given id this run holds. Only the row groups that
         hold them are read (text and extract_visible columns), so a few thousand labels cost a few reads, not a
-        scan of the corpus."""
+        scan of the corpus. Remembered, so the report's what-if curves (one per signal) read them once."""
         want: dict[int, list[tuple[int, str]]] = {}
         file_col, row_col = self.index.column("file"), self.index.column("row")
         for d in dict.fromkeys(doc_ids):
-            k = self._pos.get(d)
+            k = self._pos.get(d) if d not in self._hashes else None
             if k is not None:
                 want.setdefault(int(file_col[k].as_py()), []).append((int(row_col[k].as_py()), d))
-        out: dict[str, str] = {}
+        out = self._hashes
         for fidx, rows in want.items():
             pf = pq.ParquetFile(self.files[fidx])
             cols = [c for c in ("text", "extract_visible") if c in pf.schema_arrow.names]
@@ -187,7 +188,7 @@ class RunView:
                 for r, d in members:
                     row = {c: t.column(c)[r].as_py() for c in cols}
                     out[d] = store.text_hash(shown_text(row)[0])
-        return out
+        return {d: out[d] for d in doc_ids if d in out}
 
     def document(self, doc_id: str) -> dict | None:
         """What the review page shows about one document: text (with what fired marked), signals beside the
