@@ -58,7 +58,7 @@ class Recipe:
     raw: dict
 
     def build(self) -> list[Step]:
-        registry = stages()
+        registry = stages([s.kind for s in self.stages])
         return [registry[s.kind](s.params, stage_name=s.name) for s in self.stages]
 
 
@@ -177,10 +177,10 @@ def parse(doc: Any, path: str) -> Recipe:
     unknown = set(doc) - {"name", "description", "read", "stages"}
     if unknown:
         raise RecipeError(f"{path}: unknown top-level key(s) {sorted(unknown)}; valid: description, name, read, stages")
-    registry = stages()
     items = doc.get("stages")
     if not isinstance(items, list) or not items:
-        raise RecipeError(f"{path}: 'stages' must be a non-empty list; available stages: {', '.join(sorted(registry))}")
+        raise RecipeError(f"{path}: 'stages' must be a non-empty list; available stages: {', '.join(sorted(stages()))}")
+    registry = stages([i if isinstance(i, str) else next(iter(i)) for i in items if isinstance(i, (str, dict)) and i])
     specs: list[StageSpec] = []
     for i, item in enumerate(items):
         where = f"{path}: stages[{i}]"
@@ -221,7 +221,7 @@ def check_order(specs: list[StageSpec], registry: dict[str, type[Step]], path: s
         missing = [c for c in cls.requires if c not in have]
         if missing:
             makers = sorted({s.kind for s in specs[i + 1:] if set(missing) & set(registry[s.kind].provides())})
-            makers += sorted(k for k, c in registry.items() if set(missing) & set(c.provides()) and k not in makers)
+            makers += sorted(k for k, c in stages().items() if set(missing) & set(c.provides()) and k not in makers)
             fix = (f"move '{spec.name}' after '{makers[0]}'" if any(s.kind == makers[0] for s in specs[i + 1:])
                    else f"add a '{makers[0]}' stage before it") if makers else "no stage provides it"
             raise RecipeError(f"{path}: stage '{spec.name}' needs column(s) {missing}, which no earlier stage writes; {fix}")

@@ -117,3 +117,15 @@ def test_aliased_instances_write_their_own_columns():
     assert t.column("gq_words").to_pylist() == t.column("gq_strict__gq_words").to_pylist() == [57]
     assert t.column("gopher_quality_flag").to_pylist() == [None]
     assert t.column("gq_strict__gopher_quality_flag").to_pylist() == t.column("drop_reason").to_pylist() == ["gopher_quality.short_doc"]
+
+
+def test_a_recipe_imports_only_the_stage_modules_it_names():
+    """Each process (driver, every worker) pays for a stage module's imports: the spine needs three of them."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from corpus.recipe import load; load(sys.argv[1]); "
+            "print(sorted(m for m in sys.modules if m.startswith('filters.')))")
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "pipelines" / "spine.yaml")], capture_output=True,
+                         text=True, check=True, cwd=ROOT).stdout
+    assert out.strip() == "['filters.charset', 'filters.extract', 'filters.format', 'filters.langid']"
