@@ -64,6 +64,7 @@ BLOCKS = frozenset({
     "h1", "h2", "h3", "h4", "h5", "h6", "center", "pre", "address", "figure",
 })
 KEEP = frozenset({"html", "body", "main", "article"})  # never removed as a link block
+TEXT, ELEMENT = NodeType.TEXT, NodeType.ELEMENT
 
 
 def _chars(s: str) -> int:
@@ -71,31 +72,39 @@ def _chars(s: str) -> int:
     return len("".join(s.split()))
 
 
-@dataclasses.dataclass
 class Stats:
-    """Visible non-space characters of an element, those inside links, and its links."""
-    chars: int = 0
-    link_chars: int = 0
-    links: int = 0
-    # surviving children in order: an element, or None for a text node with visible characters
-    kids: list = dataclasses.field(default_factory=list)
+    """Visible non-space characters of an element, those inside links, and its links; ``kids``: surviving
+    children in order, an element or None for a text node with visible characters. (A plain class with slots:
+    one is made per element of every page.)"""
+
+    __slots__ = ("chars", "link_chars", "links", "kids")
+
+    def __init__(self) -> None:
+        self.chars = self.link_chars = self.links = 0
+        self.kids: list = []
 
     def link_only(self) -> bool:
         return self.chars > 0 and self.links > 0 and self.link_chars >= LINK_DENSITY * self.chars
 
 
-def _is_chrome(el, in_content: bool) -> bool:
-    tag = el.tag
+def _is_chrome(el, tag: str, in_content: bool) -> bool:
     if tag in CHROME_TAGS or (tag in ("header", "footer") and not in_content):
         return True
-    if el.hasattr("hidden") or el.getattr("aria-hidden") == "true":
+    attrs = el.attrs  # one call for the names; most elements have none of the ones that matter
+    if not attrs:
+        return False
+    if "hidden" in attrs or ("aria-hidden" in attrs and el.getattr("aria-hidden") == "true"):
         return True
-    style = el.getattr("style")
-    if style and HIDDEN_STYLE.search(style):
-        return True
-    role = el.getattr("role")
-    if role and role.lower() in CHROME_ROLES:
-        return True
+    if "style" in attrs:
+        style = el.getattr("style")
+        if style and HIDDEN_STYLE.search(style):
+            return True
+    if "role" in attrs:
+        role = el.getattr("role")
+        if role and role.lower() in CHROME_ROLES:
+            return True
+    if "id" not in attrs and "class" not in attrs:
+        return False
     name = f"{el.id or ''} {el.class_name or ''}"
     return bool(name.strip()) and bool(POPUP.search(name))
 
@@ -132,25 +141,26 @@ class Pruner:
         while child is not None:
             nxt = child.next
             t = child.type
-            if t == NodeType.TEXT:
-                n = _chars(child.text)
-                st.chars += n
+            if t == TEXT:
+                text = child.text
+                n = 0 if text.isspace() else _chars(text)
                 if n:
+                    st.chars += n
                     st.kids.append(None)
-                if in_link:
-                    st.link_chars += n
-                elif n:
-                    self.prose += n
-                    self.prose_han += han_count(child.text)
-            elif t == NodeType.ELEMENT:
+                    if in_link:
+                        st.link_chars += n
+                    else:
+                        self.prose += n
+                        self.prose_han += han_count(text)
+            elif t == ELEMENT:
                 self.seen += 1
                 if self.seen > self.max_nodes:  # size bound: drop this element, its subtree and all after it
                     self._cut_from(child)
                     break
-                if _is_chrome(child, in_content):
+                tag = child.tag
+                if _is_chrome(child, tag, in_content):
                     child.decompose()
                 else:
-                    tag = child.tag
                     is_link = tag == "a" and child.hasattr("href")
                     sub = self.walk(child, in_content or tag in CONTENT_ROOTS, in_link or is_link)
                     st.kids.append(child)
