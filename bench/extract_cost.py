@@ -25,7 +25,8 @@ call and for our fallback calls separately: ``fast=False`` everywhere (before), 
 the two mixes, and ``fast_first`` (the stage's default since issue 20): each call with fast=True first, and
 where that keeps too little of the visible prose, the same mode with fast=False (the call as before); also
 with only the precision call so (``fast_first precision only``: output identical to before on every page
-measured).
+measured); and the precision call with fast=True only, the fallback calls fast first (``fast precision,
+fast_first fallback``).
 """
 
 from __future__ import annotations
@@ -61,7 +62,9 @@ CRAWL = ROOT.parent / "shared" / "data" / "crawl"
 class Config:
     """Ours with trafilatura's ``fast`` set per call: for the precision call and for the fallback calls, and
     ``fast_first`` (ExtractParams: each call with fast=True first, the call as before only where that keeps
-    too little): ``all`` (the default since issue 20), ``precision`` (only the precision call) or off."""
+    too little): ``all`` (the default since issue 20), ``precision`` (only the precision call), ``fallback``
+    (the precision call fast only, never again with trafilatura's comparison; the fallback calls fast first)
+    or off."""
     fast_precision: bool
     fast_fallback: bool
     fast_first: str = ""
@@ -73,16 +76,23 @@ class Config:
     def active(self) -> Iterator[None]:
         """The stage's own code; ``_run_mode`` is wrapped to set ``fast`` per mode for the mixes, and for
         ``fast_first: precision`` to answer the fallback modes' fast calls with nothing (the call as before
-        follows at once, as where a fast call keeps too little)."""
+        follows at once, as where a fast call keeps too little), and for ``fast_first: fallback`` to answer the
+        precision mode's second call with its fast call's result."""
         mixed = self.fast_precision != self.fast_fallback
-        if not mixed and self.fast_first != "precision":
+        if not mixed and self.fast_first not in ("precision", "fallback"):
             yield
             return
         orig = fx._run_mode
+        fast_doc: list = [None]  # the precision call's fast result, for ``fast_first: fallback``
 
         def run_mode(tree, mode, url, p, fast=None):
             if fast and mode != "precision" and self.fast_first == "precision":
                 return None
+            if mode == "precision" and self.fast_first == "fallback":
+                # the precision call runs fast only: its "call as before" is the fast call's result, at no cost
+                if fast:
+                    fast_doc[0] = orig(tree, mode, url, p, fast=True)
+                return fast_doc[0]
             if mixed:
                 p = dataclasses.replace(p, fast=self.fast_precision if mode == "precision" else self.fast_fallback)
             return orig(tree, mode, url, p, fast=fast)
@@ -101,6 +111,7 @@ CONFIGS = {
     "ours, fast=True": Config(True, True),
     "ours, fast in fallback only": Config(False, True),
     "ours, fast in precision only": Config(True, False),
+    "ours, fast precision, fast_first fallback": Config(False, False, "fallback"),
 }
 BEFORE = "ours, fast=False (before)"
 

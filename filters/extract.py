@@ -53,8 +53,18 @@ set's 64, and about three pages in five end there. Fallback modes: 28 crawl and 
 annotated-set F1 zh 0.960 -> 0.960 (P 0.973 -> 0.956, R 0.947 -> 0.965: one page gains its text and its
 "related topics" block), en unchanged; help-paragraph recall zh 0.784 -> 0.791, en 0.790; check-set
 decisions unchanged. Turning the comparison off everywhere (``fast: true``, 127-132% of bare) loses text:
-paragraph recall zh 0.748, en 0.764, one usable check-set page; off for precision only (105-106%) loses a
-usable zh check-set page too (balanced mode's wild-text recovery splits its inline spans into short lines).
+paragraph recall zh 0.748, en 0.764, one usable check-set page; off for precision only (105-109%) lost a
+usable zh check-set page too, until the rejoin below (now none lost; 121-124% with the fallback calls fast first).
+
+Why fallback lines are rejoined (``join_inline_runs``). When a fallback call's main extractor finds too little
+(on short pages its link-density pass drops the whole content div: under 100 characters of text, which a
+short zh page is, holding a link), trafilatura's baseline rescue takes the page, and when its paragraphs hold
+under 100 characters too, it emits the body one text node per line: every <span> or <a> cuts a sentence into
+three lines ("打开「" / "线条箭头" / "」工具栏。"), and chinese_web's mean line length then drops the page. Lines
+that are adjacent text nodes of one line box of the page are joined again (in fallback modes only; the
+precision call's text is never touched). Measured (bench/extract_splits.py, bench/extract_cost.py): lines
+split inside one block of the page on fallback pages 44 (11 of 161 pages) -> 0, 11 of 840 crawl pages
+change, annotated-set F1 and check-set decisions unchanged, +0.2 ms per fallback page.
 
 Rows rejected as ``extract.no_content`` keep the first 2,000 characters of the page's visible text in
 ``extract_visible`` (the raw HTML is transient and never written), so ``corpus inspect --stage extract``
