@@ -13,30 +13,10 @@ import subprocess
 import threading
 import time
 
-from memwatch import _pss
+from memwatch import _pss, tree_rss
 
 
-def _tree(root: int) -> dict[int, int]:
-    """pid -> RSS in bytes of ``root`` and all its descendants (as memwatch's _tree_rss, with the pids)."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    page = os.sysconf("SC_PAGE_SIZE")
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(name))
-            rss[int(name)] = int(fields[21]) * page
-        except (OSError, IndexError, ValueError):
-            continue
-    out, todo = {}, [root]
-    while todo:
-        pid = todo.pop()
-        out[pid] = rss.get(pid, 0)
-        todo += children.get(pid, [])
-    return out
+
 
 
 def _name(pid: int) -> str:
@@ -68,7 +48,7 @@ def measure(cmd: list[str], env: dict | None = None, interval: float = 0.2) -> d
 
     def sample() -> None:
         while not done.is_set():
-            sizes = _tree(proc.pid)
+            sizes = tree_rss(proc.pid)
             largest = max(sizes, key=sizes.__getitem__)
             pss = sum(_pss(pid) for pid in sizes)
             timeline.append((time.time(), sizes[largest], sum(sizes.values()), pss, _name(largest)))

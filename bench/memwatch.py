@@ -47,6 +47,11 @@ def _pss(pid: int) -> int:
 
 def _tree_rss(root: int) -> list[int]:
     """RSS in bytes of ``root`` and all its descendants."""
+    return list(tree_rss(root).values())
+
+
+def tree_rss(root: int) -> dict[int, int]:
+    """pid -> RSS in bytes of ``root`` and all its descendants."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     page = os.sysconf("SC_PAGE_SIZE")
@@ -60,10 +65,10 @@ def _tree_rss(root: int) -> list[int]:
             rss[int(name)] = int(fields[21]) * page
         except (OSError, IndexError, ValueError):
             continue
-    out, todo = [], [root]
+    out, todo = {}, [root]
     while todo:
         pid = todo.pop()
-        out.append(rss.get(pid, 0))
+        out[pid] = rss.get(pid, 0)
         todo += children.get(pid, [])
     return out
 
