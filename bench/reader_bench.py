@@ -61,17 +61,23 @@ _SPACE = re.compile(rb"[ \t\r\f\v]+")
 
 
 # -- the files ----------------------------------------------------------------------------------------------
-def synthetic(min_mb: float, out: Path) -> Path:
-    """The shared crawl's HTML responses replicated (a distinct URL per copy) to ``min_mb`` MB, gzip per record."""
-    path = out / f"synthetic-{int(min_mb)}mb.warc.gz"
-    if path.exists():
-        return path
+def _crawl_responses() -> list[tuple[str, list, bytes]]:
+    """(URL, HTTP headers, body) of every response record of the shared crawl."""
     pages = []
     for seg in sorted((DATA / "crawl").glob("*.warc.gz")):
         with open(seg, "rb") as fh:
             for rec in WarcioIterator(fh):
                 if rec.rec_type == "response":
                     pages.append((rec.rec_headers.get_header("WARC-Target-URI"), rec.http_headers.headers, rec.content_stream().read()))
+    return pages
+
+
+def synthetic(min_mb: float, out: Path) -> Path:
+    """The shared crawl's HTML responses replicated (a distinct URL per copy) to ``min_mb`` MB, gzip per record."""
+    path = out / f"synthetic-{int(min_mb)}mb.warc.gz"
+    if path.exists():
+        return path
+    pages = _crawl_responses()
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as fh:
         w = WARCWriter(fh, gzip=True)
@@ -91,12 +97,9 @@ def wet(min_mb: float, out: Path) -> Path:
     if path.exists():
         return path
     texts = []
-    for seg in sorted((DATA / "crawl").glob("*.warc.gz")):
-        with open(seg, "rb") as fh:
-            for rec in WarcioIterator(fh):
-                if rec.rec_type == "response":
-                    text = _SPACE.sub(b" ", _TAG.sub(b" ", rec.content_stream().read()))
-                    texts.append((rec.rec_headers.get_header("WARC-Target-URI"), b"\n".join(l.strip() for l in text.splitlines() if l.strip())))
+    for url, _, body in _crawl_responses():
+        text = _SPACE.sub(b" ", _TAG.sub(b" ", body))
+        texts.append((url, b"\n".join(l.strip() for l in text.splitlines() if l.strip())))
     tmp = path.with_suffix(".tmp")
     with open(tmp, "wb") as fh:
         w = WARCWriter(fh, gzip=True)
@@ -353,15 +356,8 @@ def faults(tmp: Path, seeds: int) -> dict:
         for seed in range(seeds):
             rng = random.Random(seed)
             k = rng.randrange(1, N)
-            blob = wf.member(recs[k]) if gz else recs[k]
-            a = rng.randrange(len(blob))
-            b = min(len(blob), a + rng.choice([1, 4, 40, 400]))
-            kind = rng.choice(["zero", "random", "delete", "insert"])
-            if kind == "delete" and b - a == len(blob):
-                b -= 1
-            filler = {"zero": bytes(b - a), "random": rng.randbytes(b - a), "delete": b"", "insert": rng.randbytes(b - a) + blob[a:b]}[kind]
             parts = list(recs)
-            parts[k] = wf_Raw(blob[:a] + filler + blob[b:])
+            parts[k] = wf_Raw(wf.random_fault(rng, recs[k], gz)[3])
             path = write(tmp / ("r.warc" + ".gz" * gz), parts, gz)
             for r, fn in FAULT_READERS.items():
                 j = judge(fn(path), clean, {k}, k)

@@ -9,6 +9,7 @@ returns plain bytes so a test can splice them anywhere and know exactly which re
 from __future__ import annotations
 
 import gzip
+import random
 import re
 import zlib
 from pathlib import Path
@@ -64,6 +65,19 @@ def flip_body(rec: bytes, at: float = 0.6) -> bytes:
 def member(rec: bytes) -> bytes:
     """One gzip member holding ``rec`` (fixed mtime: the same input makes the same bytes)."""
     return gzip.compress(rec, compresslevel=6, mtime=0)
+
+
+def random_fault(rng: random.Random, rec: bytes, gz: bool) -> tuple[str, int, int, bytes]:
+    """``rec`` (its gzip member when ``gz``) with bytes zeroed, randomised, deleted or inserted at a random place:
+    returns the kind, the damaged byte range and the damaged bytes."""
+    blob = member(rec) if gz else rec
+    a = rng.randrange(len(blob))
+    b = min(len(blob), a + rng.choice([1, 4, 40, 400]))
+    kind = rng.choice(["zero", "random", "delete", "insert"])
+    if kind == "delete" and b - a == len(blob):  # a record cut out whole leaves a valid file: nothing to see
+        b -= 1
+    filler = {"zero": bytes(b - a), "random": rng.randbytes(b - a), "delete": b"", "insert": rng.randbytes(b - a) + blob[a:b]}[kind]
+    return kind, a, b, blob[:a] + filler + blob[b:]
 
 
 def corrupt(mem: bytes) -> bytes:

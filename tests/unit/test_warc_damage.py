@@ -214,15 +214,9 @@ def test_random_damage_costs_only_the_damaged_record(crawl, tmp_path, gz):
     for seed in range(60):
         rng = random.Random(seed)
         k = rng.randrange(1, N)
-        blob = wf.member(recs[k]) if gz else recs[k]
-        a = rng.randrange(len(blob))
-        b = min(len(blob), a + rng.choice([1, 4, 40, 400]))
-        kind = rng.choice(["zero", "random", "delete", "insert"])
-        if kind == "delete" and b - a == len(blob):  # a record cut out whole leaves a valid file: nothing to see
-            b -= 1
-        filler = {"zero": bytes(b - a), "random": rng.randbytes(b - a), "delete": b"", "insert": rng.randbytes(b - a) + blob[a:b]}[kind]
+        kind, a, b, damaged = wf.random_fault(rng, recs[k], gz)
         parts = list(recs)
-        parts[k] = Raw(blob[:a] + filler + blob[b:])
+        parts[k] = Raw(damaged)
         table, damages = read_all(write(tmp_path, f"f{seed}.warc" + ".gz" * gz, parts, gz))
         got, case = rows_of(table), (seed, kind, k, a, b)
         after = N - 1 - k  # records after the damaged one
