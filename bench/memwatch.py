@@ -73,20 +73,40 @@ def tree_rss(root: int) -> dict[int, int]:
     return out
 
 
+def _name(pid: int) -> str:
+    """A short name for a process: a Ray worker's title (``ray::verify``, ``ray::IDLE``), else its script or program."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
+    except OSError:
+        return "?"
+    if not argv:
+        return "?"
+    if argv[0].startswith("ray::"):
+        return argv[0].split()[0]
+    prog = os.path.basename(argv[0])
+    if prog.startswith("python") and len(argv) > 1:
+        script = next((a for a in argv[1:] if not a.startswith("-")), argv[1])
+        return f"{prog} {os.path.basename(script)}"[:40]
+    return prog[:40]
+
+
 def measure(cmd: list[str], env: dict | None = None, interval: float = 0.2) -> dict:
-    """Returns wall seconds, stdout, peak RSS of the largest single process and of the tree, and the tree's peak
-    PSS (MB). The RSS figure counts shared pages once per process that maps them: an upper bound."""
-    t0 = time.perf_counter()
+    """Wall seconds, stdout, stderr, peak MB of the largest single process and of the tree (RSS: shared pages counted
+    once per process that maps them, an upper bound; PSS: split), ``started`` (epoch seconds) and ``timeline``:
+    (epoch seconds, largest process, tree RSS, tree PSS in bytes, the largest process's name) per ``interval``, so
+    peaks can be split by phase afterwards (bench/memtimeline.py)."""
+    started, t0 = time.time(), time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak = {"proc": 0, "tree": 0, "pss": 0}
+    timeline: list[tuple[float, int, int, int, str]] = []
     done = threading.Event()
 
     def sample() -> None:
         while not done.is_set():
-            sizes = _tree_rss(proc.pid)
-            peak["proc"] = max(peak["proc"], max(sizes, default=0))
-            peak["tree"] = max(peak["tree"], sum(sizes))
-            peak["pss"] = max(peak["pss"], sum(_pss(pid) for pid in _tree_pids(proc.pid)))
+            sizes = tree_rss(proc.pid)
+            largest = max(sizes, key=sizes.__getitem__)
+            pss = sum(_pss(pid) for pid in sizes)
+            timeline.append((time.time(), sizes[largest], sum(sizes.values()), pss, _name(largest)))
             time.sleep(interval)
 
     th = threading.Thread(target=sample, daemon=True)
@@ -96,5 +116,8 @@ def measure(cmd: list[str], env: dict | None = None, interval: float = 0.2) -> d
     th.join()
     if proc.returncode:
         raise RuntimeError(f"{cmd[:3]} failed ({proc.returncode}): {err[-3000:]}")
-    return {"wall_s": time.perf_counter() - t0, "stdout": out, "stderr": err,
-            "peak_proc_mb": peak["proc"] / 2**20, "peak_tree_mb": peak["tree"] / 2**20, "peak_tree_pss_mb": peak["pss"] / 2**20}
+    mb = 2**20
+    return {"wall_s": time.perf_counter() - t0, "stdout": out, "stderr": err, "started": started, "timeline": timeline,
+            "peak_proc_mb": max((s[1] for s in timeline), default=0) / mb,
+            "peak_tree_mb": max((s[2] for s in timeline), default=0) / mb,
+            "peak_tree_pss_mb": max((s[3] for s in timeline), default=0) / mb}
