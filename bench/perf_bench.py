@@ -36,11 +36,12 @@ CRAWL = ROOT.parent / "shared" / "data" / "crawl" / "segment-*.warc.gz"
 def child(recipe: str, inputs: str, output: str, workers: int, executor: str) -> None:
     """The measured run; prints one JSON line of phase timings and the run's summary."""
     t0 = time.perf_counter()
-    from corpus import ray_exec
     from corpus.pipeline import run
 
     t1 = time.perf_counter()
-    if executor == "ray":
+    if executor == "ray":  # imported only when used, as `corpus run` does
+        from corpus import ray_exec
+
         ray_exec.init(num_cpus=workers)
     t2 = time.perf_counter()
     summary = run(recipe, [inputs], output, workers=workers, resume=False, log=lambda m: None, quiet=True,

@@ -4,11 +4,10 @@ Why. On one machine Ray has nothing to distribute and costs a fixed amount that 
 about 1.4 s to start and 0.3 s to stop, four processes of its own (GCS, raylet, dashboard agent, runtime-env
 agent: about 250 MB resident) and a core worker around every actor (about 125 MB before any model loads). At
 one core that was 2.5x datatrove's whole process tree. This is what the peers do on one machine (datatrove's
-local executor, Dolma's process pool): with one worker the shards run in this process; with more, each worker
-is a spawned child that builds its worker class once and takes one shard at a time over a pipe, so a child
-that dies (an OOM kill, a crash in a C library) costs exactly its shard, reported as failed, as with Ray's
-actors. A global stage's plan runs its tasks in this process (one worker) or on a pool as wide as the workers
-and the tasks' memory allow.
+local executor, Dolma's process pool): each worker is a spawned child that builds its worker class once and
+takes one shard at a time over a pipe, so a child that dies (an OOM kill, a crash in a C library) costs exactly
+its shard, reported as failed, as with Ray's actors. A global stage's plan runs its tasks in this process (one
+worker) or on a pool as wide as the workers and the tasks' memory allow.
 
 What Ray still brings, and when it is used (``--executor ray``, or any ``--address`` / ``RAY_ADDRESS``): many
 machines, and object spilling for a dedup plan whose exchange does not fit in one machine's memory. The
@@ -128,13 +127,11 @@ def run_shards(
 ) -> None:
     """``ray_exec.run_shards`` on this machine: ``on_done(*worker.process(...), node)`` per shard, ``on_failed(input,
     error)`` for a shard whose worker raised or died (a dead child is replaced), ``on_progress`` as the workers
-    report. One worker runs here, in this process (nothing to start, nothing to copy)."""
+    report. A single worker is a child process too: crawled bytes are parsed by C libraries (lxml, lexbor,
+    fastText), and a crash or an OOM kill there must cost its shard, not the run."""
     if not inputs:
         return
     n = max(1, min(len(inputs), workers or max(1, int(cpus() // max(num_cpus, 0.01)))))
-    if n == 1:
-        _run_here(worker_cls, init_args, inputs, out_dir, on_done, on_failed, on_progress)
-        return
     queue = list(enumerate(inputs))
     children = [_Child(worker_cls, init_args) for _ in range(n)]
     try:
@@ -172,23 +169,6 @@ def run_shards(
     finally:  # Ctrl-C, SIGTERM or a bug: no child outlives the run (and its lock on the folder)
         for child in children:
             child.stop()
-
-
-def _run_here(worker_cls, init_args, inputs, out_dir, on_done, on_failed, on_progress) -> None:
-    try:
-        impl = worker_cls(*init_args)
-    except Exception as exc:  # noqa: BLE001 - as a child's failed start: every shard fails in one line
-        for inp in inputs:
-            on_failed(inp, _last_line(exc))
-        return
-    for inp in inputs:
-        report = (lambda stats, inp=inp: on_progress(inp, stats)) if on_progress is not None else None
-        try:
-            result = impl.process(inp, out_dir, report)
-        except Exception as exc:  # noqa: BLE001 - the shard fails, the others go on
-            on_failed(inp, _last_line(exc))
-            continue
-        on_done(*result, node())
 
 
 class _Part:

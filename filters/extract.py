@@ -83,16 +83,13 @@ import time
 from typing import Any, Callable, ClassVar, TypeVar
 
 import pyarrow as pa
-import trafilatura
 from lxml import etree
-from trafilatura.utils import load_html
 
 from corpus.registry import register
 from corpus.step import Step, mark, set_column
 from filters.charset import decode, looks_binary
 from corpus.extract_units import HAN_CHAR_WEIGHT, keeps_enough, latin_equiv
 from corpus.textunits import han_count
-from corpus.resiliparse_extract import extract_fast
 from corpus.errors import Transient
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
@@ -378,6 +375,8 @@ FALLBACK_PRUNE = ["//nav", "//aside", "//header[not(ancestor::article or ancesto
 
 def _run_mode(tree: etree._Element, mode: str, url: str | None, p: ExtractParams, fast: bool | None = None):
     """One trafilatura call in ``mode``; ``fast`` overrides ``p.fast`` (the fast-first call)."""
+    import trafilatura  # here, not at the top: the driver validates the recipe without trafilatura's 20 MB
+
     return trafilatura.bare_extraction(
         tree, url=url, fast=p.fast if fast is None else fast, favor_precision=mode == "precision",
         favor_recall=mode == "recall",
@@ -501,10 +500,14 @@ def extract_page(page: str, url: str | None, p: ExtractParams) -> Extracted:
     the guard around it only ever raises."""
     chars_removed = max(0, len(page) - p.max_html_chars)
     if p.engine == "resiliparse":
+        from corpus.resiliparse_extract import extract_fast
+
         got = extract_fast(page[: p.max_html_chars], p.max_nodes, p.min_kept_frac, p.min_visible_chars,
                            p.fallback, p.han_char_weight)
         return Extracted(got.text, None, None, got.mode, Visible(got.visible_text, got.prose_chars, got.prose_han),
                          chars_removed, got.nodes_removed)
+    from trafilatura.utils import load_html
+
     tree = load_html(page[: p.max_html_chars])  # trafilatura's own parse (repairs, encoding checks)
     if tree is None:
         return Extracted(None, None, None, None, None, chars_removed)

@@ -158,8 +158,8 @@ def test_shared_crawl_languages_and_safety(ray_session, shared_data, tmp_path):
 @pytest.mark.parametrize("executor", ["ray", "local"])
 def test_extraction_budget_holds_inside_workers_and_is_retried(ray_session, sample_dir, tmp_path, executor):
     """Pages over the CPU budget are quarantined, never rejected (a budget depends on the machine, not the page),
-    and a re-run redoes the shard that holds them instead of resuming it: in a Ray actor, and in this process
-    (the local executor runs a single shard here)."""
+    and a re-run redoes the shard that holds them instead of resuming it: in a Ray actor, and in a local worker
+    process."""
     recipe = tmp_path / "tiny-budget.yaml"
     recipe.write_text("stages:\n  - extract: {cpu_limit_s: 0.000001}\n")
     logs: list[str] = []

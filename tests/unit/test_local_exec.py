@@ -1,6 +1,6 @@
-"""The local executor with real processes: a child that dies or raises costs exactly its shard, progress reaches
-the driver, one worker runs in this process, and a global stage's chained tasks give the same results on a
-pool as in order."""
+"""The local executor with real processes: a child that dies or raises costs exactly its shard (one worker is a
+child too), progress reaches the driver, and a global stage's chained tasks give the same results on a pool as
+in order."""
 
 from __future__ import annotations
 
@@ -61,10 +61,11 @@ def test_a_dead_or_failing_child_costs_only_its_shard():
     assert all(node.startswith("local:") for _, _, node in done.values())
 
 
-def test_one_worker_runs_in_this_process():
-    done, failed, progress = _run(Doubler, (0,), [3, -2, 4], workers=1)
-    assert {t: (v, pid) for t, (v, pid, _) in done.items()} == {3: (6, os.getpid()), 4: (8, os.getpid())}
-    assert failed == {-2: "ValueError: bad shard -2"} and len(progress) == 3
+def test_one_worker_is_a_child_too_so_a_crash_costs_only_its_shard():
+    done, failed, progress = _run(Doubler, (0,), [3, -1, -2, 4], workers=1)
+    assert {t: v for t, (v, _, _) in done.items()} == {3: 6, 4: 8}
+    assert os.getpid() not in {pid for _, pid, _ in done.values()}
+    assert set(failed) == {-1, -2} and "exit code 9" in failed[-1] and len(progress) == 4
 
 
 @pytest.mark.parametrize("workers", [1, 2])
