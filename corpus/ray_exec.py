@@ -346,6 +346,9 @@ class _Host:
     the worker loads its models once, and its ``process(task, out_dir, report)`` knows nothing of Ray."""
 
     def __init__(self, worker_cls: type, init_args: tuple, board) -> None:
+        from corpus.executor import worker_process_setup
+
+        worker_process_setup()
         self.impl = worker_cls(*init_args)
         self.board = board
 
