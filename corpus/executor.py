@@ -31,11 +31,3 @@ def choose(kind: str, address: str | None, gpus: bool = False) -> ModuleType:
 
     return local_exec
 
-
-def worker_process_setup() -> None:
-    """Run first in a Ray actor: the system allocator, as local workers get through ``local_exec.POOL_ENV`` (which
-    a Ray worker, started before the actor is known, cannot), unless the user set that variable."""
-    import pyarrow as pa
-
-    if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
-        pa.set_memory_pool(pa.system_memory_pool())

@@ -11,7 +11,7 @@ worker) or on a pool as wide as the workers and the tasks' memory allow.
 
 What Ray still brings, and when it is used (``--executor ray``, or any ``--address`` / ``RAY_ADDRESS``): many
 machines, and object spilling for a dedup plan whose exchange does not fit in one machine's memory. The
-curated output is byte-identical either way (``tests/e2e/test_local_exec.py``): file names come from shard
+curated output is byte-identical either way (``tests/e2e/test_pipeline.py`` compares the two): file names come from shard
 names, and every shard is the same pure function of its input.
 """
 
@@ -30,7 +30,7 @@ from typing import Any, Callable
 POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
 """Workers allocate with the system allocator unless this says otherwise: pyarrow's default (mimalloc or jemalloc)
 keeps the pages of freed batches, 44 MB more per worker after 5,000 pages, at the same speed (measured on the
-spine; corpus.executor.worker_process_setup does the same in a Ray actor)."""
+spine; ray_exec's actors do the same)."""
 _CTX = mp.get_context("spawn")  # never fork: the driver holds Arrow's thread pools, and fork copies their locks
 
 

@@ -346,9 +346,10 @@ class _Host:
     the worker loads its models once, and its ``process(task, out_dir, report)`` knows nothing of Ray."""
 
     def __init__(self, worker_cls: type, init_args: tuple, board) -> None:
-        from corpus.executor import worker_process_setup
+        import pyarrow as pa
 
-        worker_process_setup()
+        if not os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):  # the system allocator, as local workers (local_exec.POOL_ENV)
+            pa.set_memory_pool(pa.system_memory_pool())
         self.impl = worker_cls(*init_args)
         self.board = board
 
