@@ -39,6 +39,11 @@ def cpus() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def gpus_available() -> int:
+    """Local workers run on CPUs: sharing GPUs out among workers is what Ray is chosen for (corpus/executor.py)."""
+    return 0
+
+
 def init(address: str | None = None) -> str:
     return f"this machine ({cpus()} CPUs, local processes, no Ray)"
 

@@ -259,7 +259,7 @@ def pack(corpus_dir: str, out: str, options: PackOptions, address: str | None = 
         else:
             todo.append(f)
     where = backend.init(address)
-    gpus = 0 if device == "cpu" or backend.__name__ == "corpus.local_exec" else backend.gpus_available()
+    gpus = 0 if device == "cpu" else backend.gpus_available()
     if device == "cuda" and not gpus:
         raise PackError(f"--device cuda: the Ray cluster at {where} has no GPUs; use --device auto or cpu")
     # tokenizing is CPU work and the packing arithmetic is light: every worker takes an equal share of the
