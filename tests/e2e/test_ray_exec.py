@@ -61,7 +61,12 @@ def test_embedded_ray_runs_no_idle_helpers(ray_session):
     if os.environ.get("CORPUS_RAY_FULL") == "1":
         pytest.skip("CORPUS_RAY_FULL=1 asks for Ray's usual helper processes")
     assert ray.get(ray.remote(num_cpus=0)(lambda: 1).remote()) == 1
-    cmdlines = [" ".join(p.cmdline()) for p in psutil.Process().children(recursive=True) if p.is_running()]
+    cmdlines = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            cmdlines.append(" ".join(p.cmdline()))
+        except psutil.Error:  # exited (or a zombie not yet reaped) between the listing and the read
+            continue
     assert any("raylet" in c for c in cmdlines), cmdlines  # the check sees Ray's processes, or it proves nothing
     for helper in ("autoscaler/_private/monitor.py", "log_monitor.py", "dashboard/dashboard.py"):
         assert not any(helper in c for c in cmdlines), (helper, cmdlines)
