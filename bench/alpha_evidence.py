@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from corpus.textunits import han_count  # noqa: E402
 from filters.gopher import alpha_word_ratio  # noqa: E402
-from repetition_evidence import gather, load_labels as read_labels  # noqa: E402
+from repetition_evidence import gather, per_source, load_labels as read_labels  # noqa: E402
 
 LABELS = ROOT / "bench" / "checkset" / "alpha_labels.tsv"
 BEFORE_THRESHOLDS = {"en": 0.8, "zh": 0.7}
@@ -131,8 +131,7 @@ def main() -> None:
     args = ap.parse_args()
     docs = gather()
     labels = read_labels(LABELS)
-    print(f"{len(docs)} documents: " + ", ".join(f"{s} {sum(d['source'] == s for d in docs)}" for s in sorted({d['source'] for d in docs}))
-          + f"; {len(labels)} labelled in {LABELS.relative_to(ROOT)}")
+    print(per_source(docs) + f"; {len(labels)} labelled in {LABELS.relative_to(ROOT)}")
     before = {d["id"]: before_ratio(d["text"], d["lang"]) for d in docs}
     after = {d["id"]: alpha_word_ratio(d["text"], d["lang"]) for d in docs}
     thr = recipe_thresholds(Path(args.recipe))

@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from alpha_evidence import drop_table  # noqa: E402
 from filters.fineweb import STOP_CHARS, duplicate_line_chars, line_punct_ratio, row_text  # noqa: E402
-from repetition_evidence import gather, load_labels  # noqa: E402
+from repetition_evidence import gather, load_labels, per_source  # noqa: E402
 
 CHECKSET = ROOT / "bench" / "checkset"
 LABELS = CHECKSET / "fineweb_labels.tsv"
@@ -121,8 +121,7 @@ def main() -> None:
     docs = gather()
     labels = labels_all()
     values = recipe_values(Path(args.recipe))
-    print(f"{len(docs)} documents: " + ", ".join(f"{s} {sum(d['source'] == s for d in docs)}" for s in sorted({d['source'] for d in docs}))
-          + f"; {len(labels)} labelled (fineweb, alpha and repetition label files)")
+    print(per_source(docs) + f"; {len(labels)} labelled (fineweb, alpha and repetition label files)")
     before = {d["id"]: before_signals(d["text"], d["lang"]) for d in docs}
     after = {d["id"]: after_signals(d["text"], d["lang"], values) for d in docs}
     for rule in RULES:

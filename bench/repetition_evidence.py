@@ -140,6 +140,12 @@ def crawl() -> list[dict]:
     return out
 
 
+def per_source(docs: list[dict]) -> str:
+    """``N documents: source count, ...``: the line each evidence script opens with."""
+    counts = {s: sum(d["source"] == s for d in docs) for s in sorted({d["source"] for d in docs})}
+    return f"{len(docs)} documents: " + ", ".join(f"{s} {n}" for s, n in counts.items())
+
+
 def gather() -> list[dict]:
     if CACHE.exists():
         return [json.loads(line) for line in CACHE.read_text(encoding="utf-8").splitlines()]
@@ -191,7 +197,7 @@ def main() -> None:
     docs = gather()
     labels = load_labels()
     sources = sorted({d["source"] for d in docs})
-    print(f"{len(docs)} documents: " + ", ".join(f"{s} {sum(d['source'] == s for d in docs)}" for s in sources))
+    print(per_source(docs))
     dumped = []
     for scale in map(float, args.scale.split(",")):
         got = flags(repetition_step(Path(args.recipe), scale), docs)
