@@ -79,15 +79,11 @@ def english_docs(inputs: list[str], out: Path) -> list[dict]:
     return [r for r in rows if r["lang"] == "en"]
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description="keep/drop agreement with datatrove's rule filters, per filter")
-    ap.add_argument("--out", default=str(ROOT / "out" / "rules-agreement"), help="work folder (default: %(default)s)")
-    args = ap.parse_args()
-    if not (ROOT / ".bench-venv" / "bin" / "python").exists():
-        raise SystemExit("datatrove's venv .bench-venv is missing: run bench/setup_peer.sh first (it installs from PyPI)")
+def report(out: Path) -> dict:
+    """Per filter, keep/drop agreement with datatrove on the English documents of the shared crawl and of the
+    project's own sample, printed as a table with an example of each kind of disagreement."""
     from corpus.sample import write_sample
 
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sets = {}
     if SHARED.is_dir():
@@ -96,17 +92,27 @@ def main() -> None:
     sets["project sample"] = english_docs([str(out / "own-sample" / "*")], out / "spine-sample")
     print("rule filters: agreement with datatrove 0.10.1 (default thresholds, English documents)")
     print(f"{'':<16}{'docs':>6}" + "".join(f"{n:>20}" for n in FILTERS))
-    report = {}
+    result = {}
     for label, docs in sets.items():
         r = agreement(docs, out, label.replace(" ", "-"))
-        report[label] = r
+        result[label] = r
         print(f"{label:<16}{len(docs):>6}" + "".join(f"{r[n]['agreement']:>20.2%}" for n in FILTERS))
-    for label, r in report.items():
+    for label, r in result.items():
         for name, v in r.items():
             for kind, examples in v["disagreements"].items():
                 n = v["pairs"][kind]
                 print(f"  {label} / {name} / {kind}: {n} docs, e.g. {examples[0][0]} ours={examples[0][1]} datatrove={examples[0][2]}")
-    (out / "agreement.json").write_text(json.dumps(report, indent=1))
+    return result
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description="keep/drop agreement with datatrove's rule filters, per filter")
+    ap.add_argument("--out", default=str(ROOT / "out" / "rules-agreement"), help="work folder (default: %(default)s)")
+    args = ap.parse_args()
+    if not (ROOT / ".bench-venv" / "bin" / "python").exists():
+        raise SystemExit("datatrove's venv .bench-venv is missing: run bench/setup_peer.sh first (it installs from PyPI)")
+    out = Path(args.out)
+    (out / "agreement.json").write_text(json.dumps(report(out), indent=1))
 
 
 if __name__ == "__main__":

@@ -96,13 +96,6 @@ def bare_trafilatura(pages: list[tuple[str, bytes]]) -> float:
     return time.perf_counter() - t0
 
 
-def spine(inputs: list[str], out: Path, *extra: str) -> None:
-    """`corpus run pipelines/spine.yaml` into a fresh folder."""
-    shutil.rmtree(out, ignore_errors=True)
-    subprocess.run([str(Path(sys.executable).parent / "corpus"), "run", str(ROOT / "pipelines/spine.yaml"), "--input", *inputs,
-                    "--output", str(out), *extra], check=True, capture_output=True, text=True)
-
-
 def ours(folder: Path, cores: int, code: Path = ROOT, executor: str = "local", recipe: str = "spine.yaml") -> dict:
     """The spine recipe with ``cores`` workers (bench/run_ours.py) on ``executor`` (local processes, the default on
     one machine, or an embedded Ray), under memwatch: wall time of the whole process (interpreter start to exit),
@@ -282,38 +275,14 @@ def pack_bench() -> dict:
     return run_pack_bench(src.parent, OUT / "packed")
 
 
-def english_docs(inputs: list[str], name: str) -> list[dict]:
-    import pyarrow.dataset as ds
-
-    out = OUT / f"spine-{name}"
-    spine(inputs, out)
-    rows = ds.dataset(str(out / "data"), format="parquet").to_table(columns=["id", "text", "lang"]).to_pylist()
-    return [r for r in rows if r["lang"] == "en"]
-
-
 def rules(extract_s_per_doc: float) -> dict:
     """Issue 3: keep/drop agreement with datatrove's filters at datatrove's defaults, and rule cost."""
     import pyarrow.dataset as ds
 
-    from rules_agreement import agreement, rule_cost
-    from corpus.sample import write_sample
+    from rules_agreement import report as agreement_report, rule_cost
 
-    print("\nrule filters: agreement with datatrove 0.10.1 (default thresholds, English documents)")
-    sets = {}
-    if SHARED.is_dir():
-        sets["shared crawl"] = english_docs([str(SHARED / "*.warc.gz")], "shared")
-    write_sample(str(OUT / "own-sample"), 400, 7)
-    sets["project sample"] = english_docs([str(OUT / "own-sample" / "*")], "sample")
-    report = {}
-    print(f"{'':<16}{'docs':>6}" + "".join(f"{n:>20}" for n in ("gopher_quality", "gopher_repetition", "c4", "fineweb")))
-    for label, docs in sets.items():
-        r = agreement(docs, OUT, label.replace(" ", "-"))
-        report[label] = r
-        print(f"{label:<16}{len(docs):>6}" + "".join(f"{r[n]['agreement']:>20.2%}" for n in r))
-    for label, r in report.items():
-        for name, v in r.items():
-            for kind, examples in v["disagreements"].items():
-                print(f"  disagreement {label} / {name} / {kind}: {len(examples)} shown, e.g. ours={examples[0][1]} datatrove={examples[0][2]}")
+    print()
+    report = agreement_report(OUT)
     texts = ds.dataset(str(OUT / "ours" / "data"), format="parquet").to_table(columns=["id", "text", "lang"]).to_pylist()
     per_doc, ratio = rule_cost(texts, extract_s_per_doc)
     print(f"\nrule cost: all 5 rule filters {per_doc * 1000:.2f} ms/doc vs extraction {extract_s_per_doc * 1000:.2f} ms/doc "
