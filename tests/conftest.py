@@ -23,6 +23,26 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def crawl_page(shared_data):
+    """``crawl_page(folder, path)``: the text of a shared-crawl help page (``("en-US", "text/...html")``, as
+    bench/checkset/build.py names them) extracted with the default recipe's extract settings, or with ``params``.
+    The crawl is read once per session."""
+    import sys
+
+    import yaml
+
+    from filters.extract import ExtractParams, extract_page
+
+    sys.path.insert(0, str(ROOT / "bench" / "checkset"))
+    import build
+
+    recipe = yaml.safe_load((ROOT / "pipelines/default.yaml").read_text())
+    default = ExtractParams(**next(s["extract"] for s in recipe["stages"] if "extract" in s))
+    pages = build.crawl_pages()
+    return lambda folder, path, params=default: extract_page(*pages[(folder, path)], params).text
+
+
+@pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory) -> Path:
     """The project's own generated demo crawl (the same generator `make demo` uses)."""
     from corpus.sample import write_sample

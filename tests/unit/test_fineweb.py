@@ -6,15 +6,12 @@ recipe's own extract settings, and Python's reference manual (pydoc_data)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-import yaml
 
 from corpus.recipe import load
-from filters.extract import ExtractParams, extract_page
 from filters.fineweb import STOP_CHARS, duplicate_line_chars, is_code_line, line_punct_ratio, row_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,14 +34,8 @@ def fineweb():
 
 
 @pytest.fixture(scope="module")
-def pages(shared_data):
-    sys.path.insert(0, str(ROOT / "bench" / "checkset"))
-    import build
-
-    recipe = yaml.safe_load((ROOT / "pipelines/default.yaml").read_text())
-    params = ExtractParams(**next(s["extract"] for s in recipe["stages"] if "extract" in s))
-    crawl = build.crawl_pages()
-    return {k: (extract_page(*crawl[(folder, path)], params).text, lang) for k, (folder, path, lang) in PAGES.items()}
+def pages(crawl_page):
+    return {k: (crawl_page(folder, path), lang) for k, (folder, path, lang) in PAGES.items()}
 
 
 def flag(step, text: str, lang: str) -> str | None:

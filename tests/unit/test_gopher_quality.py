@@ -6,17 +6,14 @@ recipe's own extract settings), Python's reference manual (pydoc_data) and Peopl
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pytest
-import yaml
 from pydoc_data.topics import topics
 
 from corpus.recipe import load
 from corpus.sample import chinese_sentences
-from filters.extract import ExtractParams, extract_page
 from filters.gopher import alpha_word_ratio
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,17 +29,11 @@ def flags(step, texts: list[str], lang: str) -> list[str | None]:
 
 
 @pytest.fixture(scope="module")
-def help_pages(shared_data):
-    sys.path.insert(0, str(ROOT / "bench" / "checkset"))
-    import build
-
-    recipe = yaml.safe_load((ROOT / "pipelines/default.yaml").read_text())
-    params = ExtractParams(**next(s["extract"] for s in recipe["stages"] if "extract" in s))
-    pages = build.crawl_pages()
+def help_pages(crawl_page):
     want = {"z_test": ("en-US", "text/scalc/01/statistics_test_z.html"),      # prose on a dialog + a worked table
             "mkdir": ("en-US", "text/sbasic/shared/03020411.html"),           # prose + a Basic example ("+ "/" +")
             "chi_square": ("zh-CN", "text/scalc/01/statistics_test_chisqr.html")}  # 2 sentences + a table of numbers
-    return {k: extract_page(*pages[key], params).text for k, key in want.items()}
+    return {k: crawl_page(*key) for k, key in want.items()}
 
 
 def test_table_bars_and_code_operators_are_not_words(help_pages, quality):

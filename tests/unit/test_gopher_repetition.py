@@ -5,7 +5,6 @@ shared crawl's LibreOffice help pages, extracted with the recipe's own extract s
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -13,7 +12,7 @@ import pytest
 from pydoc_data.topics import topics
 
 from corpus.recipe import load
-from filters.extract import ExtractParams, extract_page
+from filters.extract import ExtractParams
 from filters.gopher import GopherRepetition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,13 +32,9 @@ def test_ngrams_are_of_words_not_punctuation():
 
 
 @pytest.fixture(scope="module")
-def help_pages(shared_data):
-    sys.path.insert(0, str(ROOT / "bench" / "checkset"))
-    import build
-
-    pages = build.crawl_pages()
+def help_pages(crawl_page):
     want = {"formulaic": "text/shared/01/05030500.html", "notices": "text/sbasic/shared/03/avail_release.html"}
-    return {k: extract_page(*pages[("en-US", path)], ExtractParams()).text for k, path in want.items()}
+    return {k: crawl_page("en-US", path, ExtractParams()) for k, path in want.items()}
 
 
 def test_recipe_keeps_formulaic_help_and_drops_repeated_notices(help_pages):
