@@ -209,16 +209,23 @@ class RemoteLease:
         self.thread.start()
 
     def _beat(self) -> None:
-        while not self.stop.wait(self.beat_s):
-            try:
-                held = self._held()
-                if held.get("token") != self.token:
-                    self.lost = held
-                    return
-                fs, key = storage.filesystem(self.loc, self.store.options)
-                fs.pipe_file(key, self._body())
-            except Exception:  # noqa: BLE001 - a missed beat only shortens the lease; the next one may pass
-                pass
+        while not self.stop.wait(self.beat_s) and self.beat_once():
+            pass
+
+    def beat_once(self) -> bool:
+        """Rewrite the lease if it is still ours; False once it is lost. A read and a write, not one atomic step:
+        a take-over written between them is overwritten, and the taker's read-back (``settle_s``) then finds
+        this run's token and backs off, so one run still holds the folder."""
+        try:
+            held = self._held()
+            if held.get("token") != self.token:
+                self.lost = held
+                return False
+            fs, key = storage.filesystem(self.loc, self.store.options)
+            fs.pipe_file(key, self._body())
+        except Exception:  # noqa: BLE001 - a missed beat only shortens the lease; the next one may pass
+            pass
+        return True
 
     def check(self) -> None:
         """Raise if another run took the lease (this one looked dead to it): its results must not be written."""
