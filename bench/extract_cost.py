@@ -8,7 +8,9 @@ configuration (CPU time of this thread, ``time.thread_time``: decode excluded, `
 stage does it) and each configuration's speed as a share of bare trafilatura's in that round. Printed: the
 range over rounds. ``bare trafilatura`` is what bench/run.py calls the ceiling: ``bare_extraction`` on the
 decoded page with our settings (fast=False, favor_precision, tables, no comments, no metadata) plus
-``html_title``. A breakdown of our own per-page work outside trafilatura follows (parse, node count,
+``html_title``, with trafilatura as installed; ``bare trafilatura, tuned`` is the same call with
+filters/trafilatura_tuning's changes, which every configuration of ours runs with except ``trafilatura
+untuned``. A breakdown of our own per-page work outside trafilatura follows (parse, node count,
 visible text, the tree copy ``bare_extraction`` makes of a tree it is handed).
 
 Quality (``--quality``), per configuration of ours: snippet F1 per language on the annotated set
@@ -54,6 +56,7 @@ from trafilatura.utils import load_html  # noqa: E402
 import filters.extract as fx  # noqa: E402
 from filters.charset import decode  # noqa: E402
 from filters.extract import ExtractParams, cut_nodes, html_title, visible_text  # noqa: E402
+from filters.trafilatura_tuning import shipped, tune  # noqa: E402
 
 CRAWL = ROOT.parent / "shared" / "data" / "crawl"
 
@@ -68,6 +71,7 @@ class Config:
     fast_precision: bool
     fast_fallback: bool
     fast_first: str = ""
+    tuned: bool = True  # filters/trafilatura_tuning (the stage's default), or trafilatura as installed
 
     def params(self) -> ExtractParams:
         return ExtractParams(fast=self.fast_precision, fast_first=bool(self.fast_first))
@@ -108,6 +112,7 @@ CONFIGS = {
     "ours, fast=False (before)": Config(False, False),
     "ours, fast_first precision only": Config(False, False, "precision"),
     "ours, fast_first (default now)": Config(False, False, "all"),
+    "ours, default, trafilatura untuned": Config(False, False, "all", tuned=False),
     "ours, fast=True": Config(True, True),
     "ours, fast in fallback only": Config(False, True),
     "ours, fast in precision only": Config(True, False),
@@ -131,7 +136,18 @@ def crawl_pages() -> list[tuple[str, str]]:
 
 
 def bare(page: str, url: str) -> object:
-    """bench/run.py's ceiling: trafilatura on the page with our settings, plus the stage's <title>."""
+    """bench/run.py's ceiling: trafilatura as installed on the page with our settings, plus the stage's <title>."""
+    shipped()
+    return _bare(page, url)
+
+
+def bare_tuned(page: str, url: str) -> object:
+    """The same call with filters/trafilatura_tuning's changes (what our stage's calls run with)."""
+    tune()
+    return _bare(page, url)
+
+
+def _bare(page: str, url: str) -> object:
     doc = trafilatura.bare_extraction(page, url=url, favor_precision=True, include_comments=False, include_tables=True,
                                       with_metadata=False)
     html_title(page)
@@ -142,6 +158,7 @@ def ours(cfg: Config) -> Callable[[str, str], object]:
     p = cfg.params()
 
     def run(page: str, url: str) -> object:
+        (tune if cfg.tuned else shipped)()
         with cfg.active():
             got = fx.extract_page(page, url, p)
         html_title(page)
@@ -169,7 +186,7 @@ def parts(page: str, url: str) -> dict[str, float]:
 
 
 def cost(pages: list[tuple[str, str]], rounds: int) -> dict:
-    runners: dict[str, Callable[[str, str], object]] = {"bare trafilatura": bare}
+    runners: dict[str, Callable[[str, str], object]] = {"bare trafilatura": bare, "bare trafilatura, tuned": bare_tuned}
     runners.update({name: ours(cfg) for name, cfg in CONFIGS.items()})
     names = list(runners)
     per_round: dict[str, list[float]] = collections.defaultdict(list)

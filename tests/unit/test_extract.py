@@ -331,3 +331,29 @@ def test_fallback_rejoins_lines_cut_at_inline_elements(crawl, shared_data):
     tree = load_html(decode(next(iter(crawl.values())), None)[0])
     whole = "\n".join(_block_texts(tree)[:5])
     assert join_inline_runs(whole, tree) == whole
+
+
+def test_tuned_trafilatura_gives_the_shipped_text(crawl):
+    """filters/trafilatura_tuning: lxml's C element-class lookup and jusText's stoplist hashed once change no text.
+    Every page, in each mode of the fallback chain with trafilatura's readability/jusText comparison on (the
+    calls that reach jusText), gives what trafilatura as installed gives."""
+    import lxml.html
+
+    from filters.trafilatura_tuning import shipped, tune
+
+    form = "<html><body><form><input name=q></form><p>x</p></body></html>"
+    pages = [(u, decode(b, None)[0]) for u, b in crawl.items()]
+    calls = [(u, page, "precision") for u, page in pages] + [
+        (u, page, mode) for u, page in pages[::4] for mode in ("balanced", "recall")]
+    p = ExtractParams(fast_first=False)
+    try:
+        texts = {}
+        for state in (shipped, tune):
+            state()
+            texts[state] = [getattr(_run_mode(load_html(page), mode, u, p), "text", None) for u, page, mode in calls]
+            # the switch is in effect: as shipped an <input> is lxml.html's InputElement, tuned a plain HtmlElement
+            assert (type(load_html(form).find(".//input")) is lxml.html.HtmlElement) == (state is tune)
+    finally:
+        tune()
+    assert len(calls) > 400 and sum(map(bool, texts[tune])) > 300
+    assert texts[tune] == texts[shipped]

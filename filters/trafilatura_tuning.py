@@ -1,0 +1,63 @@
+"""trafilatura with two of its fixed per-call costs taken out, its output unchanged.
+
+Why. Profiling the extract stage on the shared crawl (bench/extract_cost.py, cProfile) found two costs that
+are not extraction at all, about a fifth of the stage's CPU between them; datatrove, calling trafilatura as
+shipped, pays both:
+
+- **lxml.html's element class lookup is a Python method** (``HtmlElementClassLookup.lookup``), called each
+  time lxml makes a Python object for an element: every XPath result, every ancestor walk. trafilatura's
+  pruning XPaths make about a thousand per call. The lookup only picks special classes for ``form``,
+  ``input``, ``select``, ``textarea`` and ``label`` (form-field helpers: ``.value``, ``.fields``...), which
+  trafilatura, jusText, its readability port and htmldate never use. lxml's C lookup
+  (``ElementDefaultClassLookup``) gives every element lxml.html's ``HtmlElement`` with no Python call.
+- **jusText hashes a 154,484-word tuple at every call.** It caches its stoplist by the stoplist argument
+  (``functools.lru_cache``), and trafilatura passes the union of all languages' stoplists as a tuple, whose
+  hash Python recomputes over every item each time: 0.8 ms per jusText call. The same words in a tuple that
+  computes its hash once are the same cache key, and the cached stoplist is the same frozenset.
+
+``tune()`` (the extract stage calls it) puts both in place for the whole worker process (only extraction
+uses lxml.html there); ``shipped()`` restores trafilatura as installed, so tests and benchmarks can compare. Extracted text is
+identical on every crawl and annotated page (tests/unit/test_extract.py); speed is in the README (issue 20).
+"""
+
+from __future__ import annotations
+
+_words: dict[bool, tuple] = {}  # the jusText stoplist as shipped (False) and tuned (True), made once
+
+
+class _HashedTuple(tuple):
+    """A tuple whose hash is computed once (a plain tuple's is recomputed over all its items at each call)."""
+
+    _hash: int
+
+    def __hash__(self) -> int:
+        return self._hash
+
+
+def _set(tuned: bool) -> None:
+    import lxml.html
+    import trafilatura.external as ext
+    import trafilatura.utils
+    from lxml import etree
+
+    if not _words:
+        _words[False] = ext.JT_STOPLIST or ext.jt_stoplist_init()
+        _words[True] = _HashedTuple(_words[False])
+        _words[True]._hash = hash(_words[False])
+    lookup = (etree.ElementDefaultClassLookup(element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment,
+                                              pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity)
+              if tuned else lxml.html.HtmlElementClassLookup())
+    # trafilatura's own parser (load_html) and lxml.html's default one (its readability port parses with it)
+    for parser in (trafilatura.utils.HTML_PARSER, lxml.html.html_parser):
+        parser.set_element_class_lookup(lookup)
+    ext.JT_STOPLIST = _words[tuned]
+
+
+def tune() -> None:
+    """Both changes, for the rest of the process."""
+    _set(True)
+
+
+def shipped() -> None:
+    """trafilatura as installed again (for comparisons); ``tune()`` puts the changes back."""
+    _set(False)
