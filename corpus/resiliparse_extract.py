@@ -73,15 +73,20 @@ def _chars(s: str) -> int:
 
 
 class Stats:
-    """Visible non-space characters of an element, those inside links, and its links; ``kids``: surviving
-    children in order, an element or None for a text node with visible characters. (A plain class with slots:
-    one is made per element of every page.)"""
+    """One surviving element: its wrapper and tag; its visible non-space characters (all text in its subtree
+    once its chrome is gone), those inside links, and its links; ``direct``: the part of ``chars`` in its own
+    text children (text between its child elements); ``kids``: the Stats of its surviving child elements in
+    order; ``removed`` once a link run takes it. Holding the wrapper keeps resiliparse's node cache giving the
+    same object for the same node. (A plain class with slots: one is made per element of every page.)"""
 
-    __slots__ = ("chars", "link_chars", "links", "kids")
+    __slots__ = ("el", "tag", "chars", "link_chars", "links", "direct", "kids", "removed")
 
-    def __init__(self) -> None:
-        self.chars = self.link_chars = self.links = 0
-        self.kids: list = []
+    def __init__(self, el, tag: str) -> None:
+        self.el = el
+        self.tag = tag
+        self.chars = self.link_chars = self.links = self.direct = 0
+        self.kids: list[Stats] = []
+        self.removed = False
 
     def link_only(self) -> bool:
         return self.chars > 0 and self.links > 0 and self.link_chars >= LINK_DENSITY * self.chars
@@ -91,8 +96,11 @@ def _is_chrome(el, tag: str, in_content: bool) -> bool:
     if tag in CHROME_TAGS or (tag in ("header", "footer") and not in_content):
         return True
     attrs = el.attrs  # one call for the names; most elements have none of the ones that matter
-    if not attrs:
-        return False
+    return bool(attrs) and _chrome_attrs(el, attrs)
+
+
+def _chrome_attrs(el, attrs: tuple) -> bool:
+    """Hidden, a chrome landmark role, or a pop-up by its id/class (``attrs``: the element's attribute names)."""
     if "hidden" in attrs or ("aria-hidden" in attrs and el.getattr("aria-hidden") == "true"):
         return True
     if "style" in attrs:
@@ -111,17 +119,21 @@ def _is_chrome(el, tag: str, in_content: bool) -> bool:
 
 class Pruner:
     """One walk over the DOM: removes chrome, cuts the tree after ``max_nodes`` elements, and records each
-    surviving element's Stats; then removes link blocks and link runs top-down."""
+    surviving element's Stats; then removes link blocks and link runs top-down.
+
+    Why the walk only visits elements. Every node wrapper resiliparse hands out costs a few microseconds
+    (its Python-level weak-value node cache), and most nodes of a page are text nodes, most of them only
+    the white space between tags. So the walk steps from element to element, and an element's characters
+    come from its text content (one C call that concatenates the text nodes of its subtree) read after its
+    chrome children are gone: the same characters the text nodes hold, since counting non-space characters
+    adds up over any split of the text. Text nodes are visited one by one only where their position matters:
+    between the members of a possible link run (``_sequence``), which few elements hold."""
 
     def __init__(self, max_nodes: int) -> None:
         self.max_nodes = max_nodes
         self.seen = 0
         self.nodes_removed = 0
-        self.stats: dict[int, Stats] = {}  # keyed by id() of the element wrapper kept alive in self.keep
-        self.keep: list = []
-        self.removed: set[int] = set()
-        self.prose = 0  # visible characters outside links: the yardstick of a page's main text
-        self.prose_han = 0  # Han characters among them (a Han character is worth 3 Latin ones: extract_units)
+        self.link_han = 0  # Han characters inside links (prose_han is the page's Han characters less these)
 
     def _count(self, el) -> int:
         n = 0
@@ -129,45 +141,47 @@ class Pruner:
         while stack:
             node = stack.pop()
             n += 1
-            stack.extend(c for c in node.child_nodes if c.type == NodeType.ELEMENT)
+            stack.extend(c for c in node.child_nodes if c.type == ELEMENT)
         return n
 
-    def walk(self, el, in_content: bool, in_link: bool) -> Stats:
-        """Post-order: the element's Stats after its chrome children are removed."""
-        st = Stats()
-        self.keep.append(el)
-        self.stats[id(el)] = st
-        child = el.first_child
+    def walk(self, el, tag: str, in_content: bool, in_link: bool, outer_link: bool = False) -> Stats:
+        """Post-order: the element's Stats after its chrome children are removed (``outer_link``: el is a link
+        not inside another, whose Han characters are counted once for the page)."""
+        st = Stats(el, tag)
+        kids = st.kids
+        kid_chars = link_chars = links = 0
+        child = el.first_element_child
         while child is not None:
-            nxt = child.next
-            t = child.type
-            if t == TEXT:
-                text = child.text
-                n = 0 if text.isspace() else _chars(text)
-                if n:
-                    st.chars += n
-                    st.kids.append(None)
-                    if in_link:
-                        st.link_chars += n
-                    else:
-                        self.prose += n
-                        self.prose_han += han_count(text)
-            elif t == ELEMENT:
-                self.seen += 1
-                if self.seen > self.max_nodes:  # size bound: drop this element, its subtree and all after it
+            nxt = child.next_element_sibling
+            self.seen += 1
+            if self.seen > self.max_nodes:  # size bound: drop this element, its subtree and all after it
+                if child.type is not None:  # (an element an earlier cut took has no type any more)
                     self._cut_from(child)
-                    break
-                tag = child.tag
-                if _is_chrome(child, tag, in_content):
+                break
+            ctag = child.tag
+            if ctag in CHROME_TAGS or (ctag in ("header", "footer") and not in_content):
+                child.decompose()
+            else:
+                attrs = child.attrs
+                if attrs and _chrome_attrs(child, attrs):
                     child.decompose()
                 else:
-                    is_link = tag == "a" and child.hasattr("href")
-                    sub = self.walk(child, in_content or tag in CONTENT_ROOTS, in_link or is_link)
-                    st.kids.append(child)
-                    st.chars += sub.chars
-                    st.link_chars += sub.link_chars
-                    st.links += sub.links + is_link
+                    is_link = ctag == "a" and "href" in attrs
+                    sub = self.walk(child, ctag, in_content or ctag in CONTENT_ROOTS, in_link or is_link,
+                                    is_link and not in_link)
+                    kids.append(sub)
+                    kid_chars += sub.chars
+                    link_chars += sub.link_chars
+                    links += sub.links + is_link
             child = nxt
+        text = el.text
+        n = _chars(text) if text else 0
+        st.chars = n
+        st.direct = n - kid_chars
+        st.link_chars = n if in_link else link_chars
+        st.links = links
+        if outer_link and n:
+            self.link_han += han_count(text)
         return st
 
     def _cut_from(self, node) -> None:
@@ -177,47 +191,71 @@ class Pruner:
             parent = node.parent
             while node is not None:
                 nxt = node.next
-                if node.type == NodeType.ELEMENT:
+                if node.type == ELEMENT:
                     self.nodes_removed += self._count(node)
                 node.decompose()
                 node = nxt
-            node = parent.next if parent is not None and parent.type == NodeType.ELEMENT else None
+            node = parent.next if parent is not None and parent.type == ELEMENT else None
 
-    def prune_links(self, el) -> None:
-        """Top-down: remove link blocks, then link runs among the element's block children."""
+    def prune_links(self, st: Stats) -> None:
+        """Top-down: remove link blocks, then link runs among the element's block children (text children
+        with visible characters break a run)."""
         kids = []
-        for c in self.stats[id(el)].kids:
-            st = self.stats[id(c)] if c is not None else None
-            if st is not None and c.tag not in KEEP and st.links >= LINK_BLOCK_MIN and st.link_only():
-                c.decompose()
+        members = 0
+        for c in st.kids:
+            if c.tag not in KEEP and c.links >= LINK_BLOCK_MIN and c.link_only():
+                c.el.decompose()
             else:
-                kids.append((c, st))
-        run: list = []
-        for c, st in kids + [(None, None)]:
-            if st is not None and c.tag in BLOCKS and st.link_only():
-                run.append(c)
-                continue
-            if st is not None and st.chars == 0:  # empty anchors and spacers do not break a run
-                continue
-            if len(run) >= LINK_BLOCK_MIN:
-                self._drop_run(run)
-            run = []
-        for c, st in kids:
-            if st is not None and id(c) not in self.removed:
+                kids.append(c)
+                if c.tag in BLOCKS and c.link_only():
+                    members += 1
+        if members >= LINK_BLOCK_MIN:
+            run: list[Stats] = []
+            for c in self._sequence(st, kids) if st.direct else kids + [None]:
+                if c is not None and c.tag in BLOCKS and c.link_only():
+                    run.append(c)
+                    continue
+                if c is not None and c.chars == 0:  # empty anchors and spacers do not break a run
+                    continue
+                if len(run) >= LINK_BLOCK_MIN:
+                    self._drop_run(st, run)
+                run = []
+        for c in kids:
+            if not c.removed:
                 self.prune_links(c)
 
-    def _drop_run(self, run: list) -> None:
-        title = run[0].prev
-        while title is not None and not (title.type == NodeType.ELEMENT or _chars(title.text or "")):
+    @staticmethod
+    def _sequence(st: Stats, kids: list[Stats]) -> list[Stats | None]:
+        """The element's surviving children in document order: each child element's Stats (``kids``: the
+        element children the DOM still holds, in order), None for each text child with visible characters,
+        and a closing None."""
+        out: list[Stats | None] = []
+        i = 0
+        node = st.el.first_child
+        while node is not None:
+            t = node.type
+            if t == ELEMENT:
+                out.append(kids[i])  # an IndexError here would be a DOM changed behind the walk's back
+                i += 1
+            elif t == TEXT and _chars(node.text or ""):
+                out.append(None)
+            node = node.next
+        out.append(None)
+        return out
+
+    @staticmethod
+    def _drop_run(parent: Stats, run: list[Stats]) -> None:
+        title = run[0].el.prev
+        while title is not None and not (title.type == ELEMENT or _chars(title.text or "")):
             title = title.prev
-        if title is not None and title.type == NodeType.ELEMENT:
-            st = self.stats.get(id(title))
-            if st is not None and 0 < st.chars <= RUN_TITLE_MAX and title.tag in BLOCKS:
+        if title is not None and title.type == ELEMENT:
+            st = next((k for k in parent.kids if k.el is title), None)
+            if st is not None and 0 < st.chars <= RUN_TITLE_MAX and st.tag in BLOCKS:
                 title.decompose()
-                self.removed.add(id(title))
+                st.removed = True
         for c in run:
-            c.decompose()
-            self.removed.add(id(c))
+            c.el.decompose()
+            c.removed = True
 
 
 @dataclasses.dataclass
@@ -244,8 +282,10 @@ def extract_fast(page: str, max_nodes: int, min_kept_frac: float, min_visible_ch
     if body is None:
         return FastResult(None, None, "", 0, 0)
     pr = Pruner(max_nodes)
-    pr.walk(body, body.tag in CONTENT_ROOTS, False)
-    pr.prune_links(body)
+    top = pr.walk(body, body.tag, body.tag in CONTENT_ROOTS, False)
+    prose = top.chars - top.link_chars  # the text outside links, before the link pruning
+    prose_han = han_count(body.text or "") - pr.link_han if prose else 0
+    pr.prune_links(top)
     # the minimum in Latin-equivalent characters, the fraction in both units (corpus/extract_units.py)
     best: tuple[float, str, str] | None = None
     for mode, main in (("resiliparse", True), ("resiliparse_recall", False))[: 2 if fallback else 1]:
@@ -254,10 +294,10 @@ def extract_fast(page: str, max_nodes: int, min_kept_frac: float, min_visible_ch
         kept = latin_equiv(n, han, han_weight)
         if n and (best is None or kept > best[0]):
             best = (kept, mode, text)
-        if keeps_enough(n, han, pr.prose, pr.prose_han, min_kept_frac, min_visible_chars, han_weight):
+        if keeps_enough(n, han, prose, prose_han, min_kept_frac, min_visible_chars, han_weight):
             best = (kept, mode, text)
             break
     if best is None:  # what the page showed (after chrome and link pruning), for extract_visible
-        return FastResult(None, None, " ".join(_text(tree, False).split()), pr.prose, pr.nodes_removed,
-                          pr.prose_han)
-    return FastResult(best[2], best[1], "", pr.prose, pr.nodes_removed, pr.prose_han)
+        return FastResult(None, None, " ".join(_text(tree, False).split()), prose, pr.nodes_removed,
+                          prose_han)
+    return FastResult(best[2], best[1], "", prose, pr.nodes_removed, prose_han)
