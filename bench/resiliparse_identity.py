@@ -12,7 +12,11 @@ element-only walk), loaded from git next to the working tree's; both extract eve
   path: which nodes go and how many are counted);
 
 and every field of the result (text, mode, visible text, prose and Han counts, nodes removed) must be equal
-on every page. Then the cost: ``--rounds`` rounds of ``filters.extract.extract_page`` over all pages with
+on every page. The crawl never puts visible text between the members of a link run, nor cuts inside a link
+list, so ``--fuzz`` random pages (seeded, so the same every run) built from the shapes the pruning decides on
+(link paragraphs and list items, titles, text and comments between them, nested links, chrome by tag, role,
+attribute and class, header/footer in and out of an article, zh and en text) go through both modules too,
+each also cut at a few ``max_nodes``. Then the cost: ``--rounds`` rounds of ``filters.extract.extract_page`` over all pages with
 the engine's defaults, before and after in turn (the order alternating round by round, so this shared
 machine's load falls on both alike), CPU time of this thread (``time.thread_time``); printed as ms/page, the
 range over rounds. Exit 1 when any page differs.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.util
+import random
 import subprocess
 import sys
 import tempfile
@@ -65,12 +70,60 @@ def load_rev(rev: str) -> ModuleType:
     return mod
 
 
-def compare(before: ModuleType, after: ModuleType, ps: list[tuple[str, str]]) -> int:
+def fuzz_pages(n: int, seed: int = 20) -> list[tuple[str, str]]:
+    """``n`` random pages of link runs, titles, text between them and chrome (see the module docstring)."""
+    rng = random.Random(seed)
+    words = ["Related Topics", "相关主题", "Open the file", "打开文件", "x", "  ", "\n", "a longer sentence of prose here",
+             "这是一段较长的正文内容，用来计算字符。", "\u3000", "\xa0"]
+
+    def text() -> str:
+        return rng.choice(words)
+
+    def link() -> str:
+        inner = text() if rng.random() < 0.8 else f"<span>{text()}</span>"
+        return f'<a href="/{rng.randrange(99)}">{inner}</a>' if rng.random() < 0.9 else f"<a>{inner}</a>"
+
+    def sep() -> str:
+        return rng.choice(["", " ", "\n  ", "<!-- c -->", "<!-- Related -->", "<a href='#'></a>", "<span></span>", "<br>",
+                           text(), "<b>see</b>"])
+
+    def link_run() -> str:
+        """A title, then link blocks with what may or may not break the run between them."""
+        title = rng.choice(["", "<p>Related Topics</p>", "<h3>相关主题</h3>", "<div>x</div>", "<span>Related</span>",
+                            f"<p>{'a long title line, far longer than forty characters in all'}</p>", "Related:"])
+        block = rng.choice(["p", "li", "div", "td", "span"])
+        items = [f"<{block}>{link()}</{block}>" for _ in range(rng.randrange(2, 7))]
+        body = "".join(item + (sep() if rng.random() < 0.5 else "") for item in items)
+        return title + sep() + body
+
+    def node(depth: int) -> str:
+        r = rng.random()
+        if r < 0.15:
+            return link_run()
+        if depth > 4 or r < 0.35:
+            return rng.choice([text(), link(), "<!-- c -->", "<!-- Related -->", " ", "<br>", "<a href='#'></a>"])
+        tag = rng.choice(["p", "div", "li", "ul", "span", "section", "h3", "td", "b", "nav", "header", "footer",
+                          "article", "main", "aside", "table", "script", "i"])
+        attr = rng.choice(["", "", "", ' class="cookie-banner"', ' id="modal"', ' role="navigation"', ' hidden',
+                           ' style="display: none"', ' aria-hidden="true"', ' aria-hidden="false"', ' class="content"',
+                           ' role="Menu"', ' class="popupx"'])
+        kids = "".join(node(depth + 1) for _ in range(rng.randrange(1, 7)))
+        if tag in ("p", "li", "div") and rng.random() < 0.4:
+            kids = link()
+        return f"<{tag}{attr}>{kids}</{tag}>"
+
+    out = []
+    for i in range(n):
+        body = "".join(node(0) for _ in range(rng.randrange(1, 8)))
+        out.append((f"fuzz-{i}", f"<html><head><title>t</title></head><body>{body}</body></html>"))
+    return out
+
+
+def compare(before: ModuleType, after: ModuleType, ps: list[tuple[str, str]], cuts: tuple[int, ...] = (100, 1000)) -> int:
     """Pages whose result differs in any field, over every setting; each difference printed."""
     base = ExtractParams(engine="resiliparse")
-    settings = {"defaults": base, "no fallback": dataclasses.replace(base, fallback=False),
-                "max_nodes=100": dataclasses.replace(base, max_nodes=100),
-                "max_nodes=1000": dataclasses.replace(base, max_nodes=1000)}
+    settings = {"defaults": base, "no fallback": dataclasses.replace(base, fallback=False)}
+    settings |= {f"max_nodes={n}": dataclasses.replace(base, max_nodes=n) for n in cuts}
     bad = 0
     for label, p in settings.items():
         diff = cut = 0
@@ -111,12 +164,15 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--before", default=BEFORE, help="git revision of the module to compare against")
     ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--fuzz", type=int, default=3000, help="random pages to compare as well")
     args = ap.parse_args()
     import corpus.resiliparse_extract as after
 
     before = load_rev(args.before)
     ps = pages()
     bad = compare(before, after, ps)
+    print(f"random pages (--fuzz {args.fuzz}):")
+    bad += compare(before, after, fuzz_pages(args.fuzz), cuts=(3, 10, 30))
     cost(before, after, ps, args.rounds)
     print("identical on every page" if not bad else f"{bad} page results differ")
     return 1 if bad else 0
