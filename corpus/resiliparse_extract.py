@@ -45,6 +45,11 @@ from corpus.textunits import han_count
 LINK_BLOCK_MIN = 3  # links in a block (or link-only blocks in a run) that make it a link list
 LINK_DENSITY = 0.8  # share of a block's visible characters that are link text for it to be a link list
 RUN_TITLE_MAX = 40  # characters of the title line before a link run that goes with the run
+# Nesting bound: elements deeper than this below <body> are cut (counted in nodes_removed), as libxml2 caps the
+# trafilatura path's trees at 256 levels. lexbor has no cap, and unclosed tags (<font>, <div>) on real pages
+# can nest thousands deep: the walk, one Python frame per level, would raise RecursionError and the page
+# would be quarantined instead of extracted.
+MAX_DEPTH = 256
 
 CHROME_TAGS = frozenset({
     "script", "style", "noscript", "template", "head", "title", "meta", "link", "svg", "math", "canvas",
@@ -144,13 +149,20 @@ class Pruner:
             stack.extend(c for c in node.child_nodes if c.type == ELEMENT)
         return n
 
-    def walk(self, el, tag: str, in_content: bool, in_link: bool, outer_link: bool = False) -> Stats:
+    def walk(self, el, tag: str, in_content: bool, in_link: bool, outer_link: bool = False, depth: int = 0) -> Stats:
         """Post-order: the element's Stats after its chrome children are removed (``outer_link``: el is a link
-        not inside another, whose Han characters are counted once for the page)."""
+        not inside another, whose Han characters are counted once for the page; ``depth``: levels below the
+        walk's root, cut at MAX_DEPTH)."""
         st = Stats(el, tag)
         kids = st.kids
         kid_chars = link_chars = links = 0
         child = el.first_element_child
+        if depth >= MAX_DEPTH:  # nesting bound: the element keeps its own text, its child elements go
+            while child is not None:
+                nxt = child.next_element_sibling
+                self.nodes_removed += self._count(child)
+                child.decompose()
+                child = nxt
         while child is not None:
             nxt = child.next_element_sibling
             self.seen += 1
@@ -168,7 +180,7 @@ class Pruner:
                 else:
                     is_link = ctag == "a" and "href" in attrs
                     sub = self.walk(child, ctag, in_content or ctag in CONTENT_ROOTS, in_link or is_link,
-                                    is_link and not in_link)
+                                    is_link and not in_link, depth + 1)
                     kids.append(sub)
                     kid_chars += sub.chars
                     link_chars += sub.link_chars

@@ -93,3 +93,18 @@ def test_visible_text_between_links_breaks_the_run():
     breaks the run: no three in a row, nothing goes."""
     got = extract_fast(_page(" and "), 50_000, 0.5, 200)
     assert all(f"Entry {i}" in got.text for i in range(3)) and "Related Topics" in got.text
+
+
+@pytest.mark.parametrize("tag", ["div", "font"])
+def test_deep_nesting_is_cut_at_the_depth_bound_not_quarantined(tag):
+    """Unclosed tags nest a real page thousands deep; lexbor keeps every level. The walk cuts below MAX_DEPTH
+    (libxml2's cap on the trafilatura path) and counts the cut elements, instead of raising RecursionError (the
+    stage would quarantine the page)."""
+    from corpus.resiliparse_extract import MAX_DEPTH
+
+    levels = 5000
+    page = "<html><body><p>这是一个嵌套很深的页面。 A page nested deep.</p>" + f"<{tag}>深 deep " * levels + "</body></html>"
+    got = extract_fast(page, 50_000, 0.5, 200)
+    kept = got.text.count("深 deep")
+    assert got.nodes_removed == levels - MAX_DEPTH, got.nodes_removed
+    assert MAX_DEPTH - 1 <= kept <= MAX_DEPTH + 1 and "A page nested deep." in got.text
