@@ -33,9 +33,13 @@ links is a menu; three pointers in a row are a list) and then checked, not fitte
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
+import weakref
+from typing import Iterator
 
+import resiliparse.parse.html.node as _resiliparse_node
 from resiliparse.extract.html2text import extract_plain_text
 from resiliparse.parse.html import HTMLTree, NodeType
 
@@ -286,9 +290,38 @@ def _text(tree: HTMLTree, main_content: bool) -> str:
                               links=False, form_fields=False, noscript=False, comments=False)
 
 
+@contextlib.contextmanager
+def _page_node_cache() -> Iterator[None]:
+    """resiliparse's node-wrapper cache as a plain dict for the duration of one page.
+
+    Why. resiliparse keeps one Python wrapper per DOM node in a module-level ``WeakValueDictionary`` (so the
+    same node gives the same object); each wrapper it hands out costs a weak reference, a callback and two
+    Python-level dict operations: 15% of this engine's extraction CPU on the shared crawl. A plain dict
+    keyed the same way gives the same objects without them; it holds every wrapper of the page (and so the
+    tree) until the page is done, then goes, and the weak cache is back. Output is identical (bench/
+    resiliparse_identity.py). The swap is for the process, so two pages must not be extracted in one process
+    at once (the stage extracts one page at a time); with a resiliparse whose cache is something else, nothing
+    changes."""
+    weak = getattr(_resiliparse_node, "_node_cache", None)
+    if not isinstance(weak, weakref.WeakValueDictionary):
+        yield
+        return
+    _resiliparse_node._node_cache = {}
+    try:
+        yield
+    finally:
+        _resiliparse_node._node_cache = weak
+
+
 def extract_fast(page: str, max_nodes: int, min_kept_frac: float, min_visible_chars: int,
                  fallback: bool = True, han_weight: float = HAN_CHAR_WEIGHT) -> FastResult:
     """Parse, prune and extract one decoded page (already cut at max_html_chars)."""
+    with _page_node_cache():
+        return _extract_fast(page, max_nodes, min_kept_frac, min_visible_chars, fallback, han_weight)
+
+
+def _extract_fast(page: str, max_nodes: int, min_kept_frac: float, min_visible_chars: int, fallback: bool,
+                  han_weight: float) -> FastResult:
     tree = HTMLTree.parse(page)
     body = tree.body
     if body is None:

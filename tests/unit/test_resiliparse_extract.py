@@ -108,3 +108,18 @@ def test_deep_nesting_is_cut_at_the_depth_bound_not_quarantined(tag):
     kept = got.text.count("深 deep")
     assert got.nodes_removed == levels - MAX_DEPTH, got.nodes_removed
     assert MAX_DEPTH - 1 <= kept <= MAX_DEPTH + 1 and "A page nested deep." in got.text
+
+
+def test_the_weak_node_cache_is_back_after_each_page(pages):
+    """extract_fast swaps resiliparse's weak node cache for a plain dict during a page only: after it, the weak
+    cache is in place and holds none of the page's wrappers (with the plain one left in, every wrapper and tree
+    of every page would stay alive)."""
+    import weakref
+
+    import resiliparse.parse.html.node as node
+
+    before = node._node_cache
+    assert isinstance(before, weakref.WeakValueDictionary)
+    for page in pages[:20]:
+        assert extract_fast(page, 50_000, 0.5, 200).text
+        assert node._node_cache is before and len(before) == 0
