@@ -34,7 +34,18 @@ _ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))  # what _LETTER ma
 _KANA_HANGUL = re.compile("[\u3040-\u30ff\u31f0-\u31ff\uac00-\ud7af]")
 # lid.176's labels for written Chinese varieties: a WanJuan zh corpus keeps them all as zh
 CHINESE = {"zh", "wuu", "yue"}
-_CODE = re.compile(r"[{}();=<>\[\]$#\\|]|::|->|\w\.\w+\(")
+_CODE = re.compile(r"[{}();=<>\[\]$#\\|]|::|->|\w\.\w+\(")  # code punctuation; counted by code_marks
+_CODE_CHARS = b"{}();=<>[]$#\\|"
+
+
+def code_marks(line: str) -> int:
+    """``len(_CODE.findall(line))`` without the regex (3x cheaper). Every match holds exactly one of the class's
+    characters (``->`` its ``>``, ``a.b(`` its ``(``), except ``::``, which holds none; every such character
+    is in exactly one match, and no match holds a colon, so ``::`` is found as ``str.count`` finds it. The
+    characters are ASCII, and a UTF-8 multi-byte sequence never holds an ASCII byte, so they are counted in
+    the encoded line."""
+    b = line.encode("utf-8", "surrogatepass")
+    return len(b) - len(b.translate(None, _CODE_CHARS)) + line.count("::")
 
 
 def default_model_path() -> str:
@@ -86,7 +97,7 @@ def prose_weight(line: str, han_weight: float) -> tuple[float, float]:
     else:
         letters = len(_LETTER.findall(line)) - han  # \w letters include Han: count them once
     visible = len(line) - line.count(" ")
-    if not visible or (han + letters) < 0.5 * visible or len(_CODE.findall(line)) * 12 > visible:
+    if not visible or (han + letters) < 0.5 * visible or code_marks(line) * 12 > visible:
         return 0.0, 0.0
     if han < 4 and len(line.split()) < 4:
         return 0.0, 0.0

@@ -171,6 +171,22 @@ def test_langid_decides_on_prose_not_code(langid):
     assert all(s >= 0.5 for s in out.column("lang_score").to_pylist())
 
 
+def test_code_marks_counts_what_the_code_regex_finds():
+    """langid's code_marks is len(_CODE.findall(line)) without the regex: same count on every line of the check
+    set's texts and on random lines drawn from the regex's own pieces (colons, arrows, dotted calls, Han, Latin-1,
+    no-break spaces)."""
+    import random
+
+    from filters.langid import _CODE, code_marks
+
+    lines = [line for d in CHECKSET.values() for line in d["text"].split("\n")]
+    rnd = random.Random(7)
+    alphabet = "ab_1.:->(){}[]=$#|\\ 中é\u00a0;<>"
+    lines += ["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 30))) for _ in range(20_000)]
+    assert sum(map(code_marks, lines)) > 10_000
+    assert [code_marks(line) for line in lines] == [len(_CODE.findall(line)) for line in lines]
+
+
 def test_langid_marks_traditional_chinese(langid):
     trad = next(d["text"] for d in CHECKSET.values() if d["source"] == "peoples-daily-traditional")
     simp = "\n".join(chinese_sentences(100)[:10])
