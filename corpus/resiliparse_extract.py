@@ -33,11 +33,10 @@ links is a menu; three pointers in a row are a list) and then checked, not fitte
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
+import threading
 import weakref
-from typing import Iterator
 
 import resiliparse.parse.html.node as _resiliparse_node
 from resiliparse.extract.html2text import extract_plain_text
@@ -49,10 +48,10 @@ from corpus.textunits import han_count
 LINK_BLOCK_MIN = 3  # links in a block (or link-only blocks in a run) that make it a link list
 LINK_DENSITY = 0.8  # share of a block's visible characters that are link text for it to be a link list
 RUN_TITLE_MAX = 40  # characters of the title line before a link run that goes with the run
-# Nesting bound: elements deeper than this below <body> are cut (counted in nodes_removed), as libxml2 caps the
-# trafilatura path's trees at 256 levels. lexbor has no cap, and unclosed tags (<font>, <div>) on real pages
-# can nest thousands deep: the walk, one Python frame per level, would raise RecursionError and the page
-# would be quarantined instead of extracted.
+# Nesting bound: elements deeper than this below <body> are cut (counted in nodes_removed); the rest of the page
+# stays. lexbor has no cap, and unclosed tags (<font>, <div>) on real pages can nest thousands deep: the walk,
+# one Python frame per level, would raise RecursionError and the page would be quarantined instead of
+# extracted. (The trafilatura path's libxml2 stops at about 256 levels too, but loses the rest of the page.)
 MAX_DEPTH = 256
 
 CHROME_TAGS = frozenset({
@@ -144,13 +143,18 @@ class Pruner:
         self.nodes_removed = 0
         self.link_han = 0  # Han characters inside links (prose_han is the page's Han characters less these)
 
-    def _count(self, el) -> int:
+    @staticmethod
+    def _count(el) -> int:
+        """Elements in ``el``'s subtree, ``el`` included (element steps only: no wrapper per text node)."""
         n = 0
         stack = [el]
         while stack:
             node = stack.pop()
             n += 1
-            stack.extend(c for c in node.child_nodes if c.type == ELEMENT)
+            child = node.first_element_child
+            while child is not None:
+                stack.append(child)
+                child = child.next_element_sibling
         return n
 
     def walk(self, el, tag: str, in_content: bool, in_link: bool, outer_link: bool = False, depth: int = 0) -> Stats:
@@ -290,34 +294,35 @@ def _text(tree: HTMLTree, main_content: bool) -> str:
                               links=False, form_fields=False, noscript=False, comments=False)
 
 
-@contextlib.contextmanager
-def _page_node_cache() -> Iterator[None]:
-    """resiliparse's node-wrapper cache as a plain dict for the duration of one page.
-
-    Why. resiliparse keeps one Python wrapper per DOM node in a module-level ``WeakValueDictionary`` (so the
-    same node gives the same object); each wrapper it hands out costs a weak reference, a callback and two
-    Python-level dict operations: 15% of this engine's extraction CPU on the shared crawl. A plain dict
-    keyed the same way gives the same objects without them; it holds every wrapper of the page (and so the
-    tree) until the page is done, then goes, and the weak cache is back. Output is identical (bench/
-    resiliparse_identity.py). The swap is for the process, so two pages must not be extracted in one process
-    at once (the stage extracts one page at a time); with a resiliparse whose cache is something else, nothing
-    changes."""
-    weak = getattr(_resiliparse_node, "_node_cache", None)
-    if not isinstance(weak, weakref.WeakValueDictionary):
-        yield
-        return
-    _resiliparse_node._node_cache = {}
-    try:
-        yield
-    finally:
-        _resiliparse_node._node_cache = weak
+# resiliparse's node-wrapper cache as shipped (a WeakValueDictionary), and the lock that makes its per-page swap
+# one page at a time (extract_fast)
+_WEAK_CACHE = getattr(_resiliparse_node, "_node_cache", None)
+_SWAP = isinstance(_WEAK_CACHE, weakref.WeakValueDictionary)
+_PAGE_LOCK = threading.Lock()
 
 
 def extract_fast(page: str, max_nodes: int, min_kept_frac: float, min_visible_chars: int,
                  fallback: bool = True, han_weight: float = HAN_CHAR_WEIGHT) -> FastResult:
-    """Parse, prune and extract one decoded page (already cut at max_html_chars)."""
-    with _page_node_cache():
+    """Parse, prune and extract one decoded page (already cut at max_html_chars).
+
+    Why resiliparse's node cache is a plain dict during the page. resiliparse keeps one Python wrapper per DOM
+    node in a module-level ``WeakValueDictionary`` (so the same node gives the same object, which the walk relies
+    on); each wrapper it hands out costs a weak reference, a callback and two Python-level dict operations: 15%
+    of this engine's extraction CPU on the shared crawl. A fresh plain dict keyed the same way gives the same
+    objects without them; it holds the page's wrappers (and so its tree) until the page is done, and then the
+    weak cache is back (bench/resiliparse_identity.py: identical output). The cache is the process's, so pages
+    are extracted one at a time (a lock: a second thread waits instead of losing wrapper identity mid-page), and
+    a fresh dict per page means an exception raised anywhere (the stage's CPU guard fires from a signal) leaves
+    a stale dict in place at most until the next page. With a resiliparse whose cache is something else,
+    nothing is swapped."""
+    if not _SWAP:
         return _extract_fast(page, max_nodes, min_kept_frac, min_visible_chars, fallback, han_weight)
+    with _PAGE_LOCK:
+        _resiliparse_node._node_cache = {}
+        try:
+            return _extract_fast(page, max_nodes, min_kept_frac, min_visible_chars, fallback, han_weight)
+        finally:
+            _resiliparse_node._node_cache = _WEAK_CACHE
 
 
 def _extract_fast(page: str, max_nodes: int, min_kept_frac: float, min_visible_chars: int, fallback: bool,

@@ -22,7 +22,14 @@ identical on every crawl and annotated page (tests/unit/test_extract.py); speed 
 
 from __future__ import annotations
 
-_words: dict[bool, tuple] = {}  # the jusText stoplist as shipped (False) and tuned (True), made once
+import lxml.html
+from lxml import etree
+
+# per state (False: as shipped, True: tuned) the element-class lookup and the jusText stoplist, made once
+_LOOKUP = {False: lxml.html.HtmlElementClassLookup(),
+           True: etree.ElementDefaultClassLookup(element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment,
+                                                 pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity)}
+_words: dict[bool, tuple] = {}
 
 
 class _HashedTuple(tuple):
@@ -35,26 +42,24 @@ class _HashedTuple(tuple):
 
 
 def _set(tuned: bool) -> None:
-    import lxml.html
-    import trafilatura.external as ext
+    import trafilatura.external as ext  # here: the driver validates recipes without importing trafilatura
     import trafilatura.utils
-    from lxml import etree
 
     if not _words:
         _words[False] = ext.JT_STOPLIST or ext.jt_stoplist_init()
         _words[True] = _HashedTuple(_words[False])
         _words[True]._hash = hash(_words[False])
-    lookup = (etree.ElementDefaultClassLookup(element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment,
-                                              pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity)
-              if tuned else lxml.html.HtmlElementClassLookup())
     # trafilatura's own parser (load_html) and lxml.html's default one (its readability port parses with it)
     for parser in (trafilatura.utils.HTML_PARSER, lxml.html.html_parser):
-        parser.set_element_class_lookup(lookup)
+        parser.set_element_class_lookup(_LOOKUP[tuned])
     ext.JT_STOPLIST = _words[tuned]
 
 
 def tune() -> None:
-    """Both changes, for the rest of the process."""
+    """Both changes, for the rest of the process. lxml.html's default parser is the process's: any other code in
+    the same worker that parses with ``lxml.html.fromstring`` then gets plain ``HtmlElement`` for form, input,
+    select, textarea and label too (without their form-field helpers such as ``.value``); no stage here uses
+    them."""
     _set(True)
 
 

@@ -337,7 +337,9 @@ def test_tuned_trafilatura_gives_the_shipped_text(crawl):
     """filters/trafilatura_tuning: lxml's C element-class lookup and jusText's stoplist hashed once change no text.
     Every page, in each mode of the fallback chain with trafilatura's readability/jusText comparison on (the
     calls that reach jusText), gives what trafilatura as installed gives."""
+    import justext.core
     import lxml.html
+    import trafilatura.external
 
     from filters.trafilatura_tuning import shipped, tune
 
@@ -350,7 +352,12 @@ def test_tuned_trafilatura_gives_the_shipped_text(crawl):
         texts = {}
         for state in (shipped, tune):
             state()
+            cache = justext.core.define_stoplist.cache_info()
             texts[state] = [getattr(_run_mode(load_html(page), mode, u, p), "text", None) for u, page, mode in calls]
+            if state is tune:  # jusText ran and found the tuned stoplist in its cache under the shipped one's key
+                after = justext.core.define_stoplist.cache_info()
+                assert after.hits > cache.hits and after.misses == cache.misses
+                assert hash(trafilatura.external.JT_STOPLIST) == hash(tuple(trafilatura.external.JT_STOPLIST))
             # the switch is in effect: as shipped an <input> is lxml.html's InputElement, tuned a plain HtmlElement
             assert (type(load_html(form).find(".//input")) is lxml.html.HtmlElement) == (state is tune)
     finally:

@@ -98,8 +98,7 @@ def test_visible_text_between_links_breaks_the_run():
 @pytest.mark.parametrize("tag", ["div", "font"])
 def test_deep_nesting_is_cut_at_the_depth_bound_not_quarantined(tag):
     """Unclosed tags nest a real page thousands deep; lexbor keeps every level. The walk cuts below MAX_DEPTH
-    (libxml2's cap on the trafilatura path) and counts the cut elements, instead of raising RecursionError (the
-    stage would quarantine the page)."""
+    and counts the cut elements, instead of raising RecursionError (the stage would quarantine the page)."""
     from corpus.resiliparse_extract import MAX_DEPTH
 
     levels = 5000
@@ -110,16 +109,36 @@ def test_deep_nesting_is_cut_at_the_depth_bound_not_quarantined(tag):
     assert MAX_DEPTH - 1 <= kept <= MAX_DEPTH + 1 and "A page nested deep." in got.text
 
 
-def test_the_weak_node_cache_is_back_after_each_page(pages):
-    """extract_fast swaps resiliparse's weak node cache for a plain dict during a page only: after it, the weak
-    cache is in place and holds none of the page's wrappers (with the plain one left in, every wrapper and tree
-    of every page would stay alive)."""
+def test_the_node_cache_is_a_plain_dict_during_a_page_only(pages, monkeypatch):
+    """extract_fast swaps resiliparse's weak node cache for a fresh plain dict during each page: the walk sees the
+    dict, and after the page (also one that raises mid-walk, as the stage's CPU guard does) the weak cache is back
+    and holds none of the page's wrappers; the next page swaps again. (With the dict left in, every wrapper and
+    tree of every later page would stay alive.)"""
     import weakref
 
     import resiliparse.parse.html.node as node
 
-    before = node._node_cache
-    assert isinstance(before, weakref.WeakValueDictionary)
-    for page in pages[:20]:
+    weak = node._node_cache
+    assert isinstance(weak, weakref.WeakValueDictionary)
+    seen = []
+    walk = Pruner.walk
+
+    def spy(self, el, *args):
+        seen.append(type(node._node_cache).__name__)
+        return walk(self, el, *args)
+
+    monkeypatch.setattr(Pruner, "walk", spy)
+    for page in pages[:5]:
         assert extract_fast(page, 50_000, 0.5, 200).text
-        assert node._node_cache is before and len(before) == 0
+        assert node._node_cache is weak and len(weak) == 0
+    assert seen and set(seen) == {"dict"}
+
+    def boom(self, el, *args):
+        raise KeyboardInterrupt  # what a signal handler raises, at any point of the walk
+
+    monkeypatch.setattr(Pruner, "walk", boom)
+    with pytest.raises(KeyboardInterrupt):
+        extract_fast(pages[0], 50_000, 0.5, 200)
+    assert node._node_cache is weak and len(weak) == 0
+    monkeypatch.setattr(Pruner, "walk", walk)
+    assert extract_fast(pages[1], 50_000, 0.5, 200).text and node._node_cache is weak
