@@ -45,6 +45,7 @@ from collect import CRAWL, labels, squash  # noqa: E402
 
 from filters.charset import decode  # noqa: E402
 from filters.extract import Extracted, ExtractParams, Visible, extract_page  # noqa: E402
+from filters.trafilatura_tuning import tune  # noqa: E402
 
 SET = ROOT / "bench" / "extract_set" / "pages"
 _PAR = re.compile(r'<(p|h\d|td)[^>]*\bid="((?:par|hd)_id[^"]+)"[^>]*>(.*?)</\1>', re.S)
@@ -180,6 +181,7 @@ def main() -> dict:
     ap.add_argument("--json", help="write the results here")
     ap.add_argument("--only", help="comma-separated substrings: run only the configurations whose names match")
     args = ap.parse_args()
+    tune()  # trafilatura as the extract stage runs it (filters/trafilatura_tuning.py: same text, less time)
     crawl = crawl_pages() if CRAWL.is_dir() else []
     rows = labels()
     print(f"annotated set: {len(rows)} pages ({sum(r['lang'] == 'zh' for r in rows)} zh, "
