@@ -88,7 +88,6 @@ from lxml import etree
 from corpus.registry import register
 from corpus.step import Step, mark, set_column
 from filters.charset import decode, looks_binary
-from filters.trafilatura_tuning import tune
 from corpus.extract_units import HAN_CHAR_WEIGHT, keeps_enough, latin_equiv
 from corpus.textunits import han_count
 from corpus.errors import Transient
@@ -570,6 +569,8 @@ class Extract(Step):
         chars_cut, nodes_cut = [0] * n, [0] * n
         guard = Guard(p.cpu_budget(), p.wall_limit_s)
         if p.engine == "trafilatura":
+            from filters.trafilatura_tuning import tune  # here, as trafilatura: not in the driver
+
             tune()  # trafilatura without two fixed costs, same output (filters/trafilatura_tuning.py)
         for i, data in enumerate(html):
             if data is None:
