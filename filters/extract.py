@@ -32,7 +32,7 @@ zh crawl paragraph recall 0.778 -> 0.784, the fallback runs on 18 more zh pages;
 Why no wall-clock bound. A per-page wall-clock timeout made the curated output depend on how busy the
 machine was (pages timed out under load and not at rest). Extraction cost is now bounded by the *size* of
 the input, which is a property of the page: the decoded page is cut at ``max_html_chars`` and the parsed
-tree at ``max_nodes`` elements (libxml2 already caps nesting at 256 levels). Measured on this machine,
+tree at ``max_nodes`` elements (nesting is bounded at MAX_DEPTH: see ``parse_deep``). Measured on this machine,
 trafilatura costs 25-150 µs per element even on hostile shapes (deep nesting, link farms, nested tables),
 so 50,000 elements bound a page to a few CPU seconds per mode. Cuts are edits, counted in
 ``extract_html_chars_removed`` / ``extract_nodes_removed``. What remains is a last-resort guard against
@@ -202,6 +202,44 @@ def cut_nodes(tree: etree._Element, max_nodes: int) -> int:
     return removed
 
 
+# Nesting. libxml2 stops parsing at 256 levels of nesting and drops the rest of the page without a word (only
+# its error log says "Excessive depth"): unclosed <font>, <div> or <table> tags on real pages nest that deep, so
+# everything after the deep point, often most of the page, was lost. Such a page is parsed again with libxml2's
+# huge-tree option (2,048 levels) and the elements deeper than MAX_DEPTH are unwrapped (their text and children
+# move up into their ancestor at that depth): the text stays, and trafilatura's recursive passes see a tree no
+# deeper than a normal page's. Only a page deeper than 2,048 levels still loses its rest; its row says so in
+# ``extract_too_deep``.
+MAX_DEPTH = 250
+_DEPTH_ERROR = "Excessive depth"
+
+
+def _too_deep(parser: etree.HTMLParser) -> bool:
+    """Whether the parser's last run stopped at its nesting limit."""
+    return any(_DEPTH_ERROR in e.message for e in parser.error_log)
+
+
+def parse_deep(page: str) -> tuple[etree._Element | None, bool]:
+    """The page parsed again without libxml2's 256-level limit (2,048), its elements deeper than MAX_DEPTH
+    unwrapped; and whether even that parse stopped at its limit (the rest of the page is then lost)."""
+    import lxml.html
+
+    parser = lxml.html.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                                  remove_pis=True, huge_tree=True)  # trafilatura's parser options, plus huge_tree
+    try:
+        tree = lxml.html.fromstring(page.encode("utf-8", "surrogatepass"), parser=parser)
+    except etree.ParserError:
+        return None, False
+    deep = []
+    depth = 0
+    for event, el in etree.iterwalk(tree, events=("start", "end")):
+        depth += 1 if event == "start" else -1
+        if event == "start" and depth > MAX_DEPTH:
+            deep.append(el)
+    for el in reversed(deep):  # innermost first
+        el.drop_tag()
+    return tree, _too_deep(parser)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # last-resort guard
 
@@ -364,6 +402,7 @@ class Extracted:
     visible: Visible | None
     chars_removed: int = 0
     nodes_removed: int = 0
+    too_deep: bool = False  # nested past 2,048 levels: the rest of the page could not be parsed (parse_deep)
 
 
 # Site chrome the fallback modes must not let back in: balanced and recall modes keep what precision would
@@ -506,9 +545,12 @@ def extract_page(page: str, url: str | None, p: ExtractParams) -> Extracted:
                            p.fallback, p.han_char_weight)
         return Extracted(got.text, None, None, got.mode, Visible(got.visible_text, got.prose_chars, got.prose_han),
                          chars_removed, got.nodes_removed)
-    from trafilatura.utils import load_html
+    from trafilatura.utils import HTML_PARSER, load_html
 
     tree = load_html(page[: p.max_html_chars])  # trafilatura's own parse (repairs, encoding checks)
+    too_deep = False
+    if tree is not None and _too_deep(HTML_PARSER):
+        tree, too_deep = parse_deep(page[: p.max_html_chars])
     if tree is None:
         return Extracted(None, None, None, None, None, chars_removed)
     nodes_removed = cut_nodes(tree, p.max_nodes)
@@ -535,13 +577,13 @@ def extract_page(page: str, url: str | None, p: ExtractParams) -> Extracted:
             best = (kept, mode, doc)
             break
     if best is None:
-        return Extracted(None, None, None, None, vis, chars_removed, nodes_removed)
+        return Extracted(None, None, None, None, vis, chars_removed, nodes_removed, too_deep)
     _, mode, doc = best
     text = doc.text
     if mode != "precision" and text:  # a fallback mode's text: inline runs cut into lines are rejoined
         text = join_inline_runs(text, tree)
     return Extracted(text, doc.title if p.metadata else None, doc.date if p.metadata else None, mode, vis,
-                     chars_removed, nodes_removed)
+                     chars_removed, nodes_removed, too_deep)
 
 
 @register
@@ -550,7 +592,8 @@ class Extract(Step):
     Params = ExtractParams
     outputs = [pa.field("title", pa.string()), pa.field("date", pa.string()),
                pa.field("extract_mode", pa.string()), pa.field("extract_visible", pa.string()),
-               pa.field("extract_html_chars_removed", pa.int64()), pa.field("extract_nodes_removed", pa.int64())]
+               pa.field("extract_html_chars_removed", pa.int64()), pa.field("extract_nodes_removed", pa.int64()),
+               pa.field("extract_too_deep", pa.bool_())]
     requires = ("_html",)
     also_provides = ("text",)
 
@@ -566,7 +609,7 @@ class Extract(Step):
         reasons: list[str | None] = [None] * n
         modes: list[str | None] = [None] * n
         shown: list[str | None] = [None] * n
-        chars_cut, nodes_cut = [0] * n, [0] * n
+        chars_cut, nodes_cut, too_deep = [0] * n, [0] * n, [False] * n
         guard = Guard(p.cpu_budget(), p.wall_limit_s)
         if p.engine == "trafilatura":
             from filters.trafilatura_tuning import tune  # here, as trafilatura: not in the driver
@@ -582,7 +625,7 @@ class Extract(Step):
                 continue
             page, _ = decode(data, charset[i])
             got = guard.run(extract_page, page, urls[i], p)
-            chars_cut[i], nodes_cut[i] = got.chars_removed, got.nodes_removed
+            chars_cut[i], nodes_cut[i], too_deep[i] = got.chars_removed, got.nodes_removed, got.too_deep
             if not (got.text or "").strip():
                 reasons[i] = "extract.no_content"
                 shown[i] = got.visible.text[:VISIBLE_KEEP_CHARS] if got.visible and got.visible.text else None
@@ -598,4 +641,5 @@ class Extract(Step):
         table = set_column(table, "extract_visible", shown, pa.string())
         table = set_column(table, "extract_html_chars_removed", chars_cut, pa.int64())
         table = set_column(table, "extract_nodes_removed", nodes_cut, pa.int64())
+        table = set_column(table, "extract_too_deep", too_deep, pa.bool_())
         return mark(table.drop_columns(["_html"]), reasons)

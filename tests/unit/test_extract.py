@@ -364,3 +364,22 @@ def test_tuned_trafilatura_gives_the_shipped_text(crawl):
         tune()
     assert len(calls) > 400 and sum(map(bool, texts[tune])) > 300
     assert texts[tune] == texts[shipped]
+
+
+@pytest.mark.parametrize("tag", ["div", "font", "table"])
+def test_a_page_nested_past_libxml2s_limit_keeps_its_rest(tag):
+    """Unclosed tags nest real pages hundreds of levels deep; libxml2 stops at 256 and drops the rest of the page.
+    Such a page is parsed again without that limit and flattened below MAX_DEPTH: the paragraph after the deep
+    part is extracted. Past 2,048 levels the rest is lost, and the row says so (extract_too_deep)."""
+    from trafilatura.utils import load_html
+
+    tail = "The tail after the deep part is a real paragraph of English prose that a reader sees on the page."
+    for levels, lost in ((1000, False), (3000, True)):
+        page = ("<html><body><p>这是页面的开头，有足够的中文内容，读者能看到这一段。</p>" + f"<{tag}>深 deep " * levels
+                + f"<p>{tail}</p></body></html>")
+        assert tail not in " ".join(load_html(page).itertext())  # what libxml2 alone keeps
+        got = extract_page(page, "https://example.org/deep", ExtractParams())
+        assert (tail in got.text) is not lost and got.too_deep is lost
+        assert got.text.count("深") >= 250
+    table = run_step(Extract(ExtractParams()), _table([page.encode()], ["https://example.org/deep"]))[0]
+    assert table.column("extract_too_deep").to_pylist() == [True]
