@@ -208,7 +208,8 @@ def cut_nodes(tree: etree._Element, max_nodes: int) -> int:
 # huge-tree option (2,048 levels) and the elements deeper than MAX_DEPTH are unwrapped (their text and children
 # move up into their ancestor at that depth): the text stays, and trafilatura's recursive passes see a tree no
 # deeper than a normal page's. Only a page deeper than 2,048 levels still loses its rest; its row says so in
-# ``extract_too_deep``.
+# ``extract_too_deep``. MAX_DEPTH stays a little under libxml2's 256, so that a flattened tree trafilatura
+# serializes and parses again (its readability port does) is not cut by the normal limit.
 MAX_DEPTH = 250
 _DEPTH_ERROR = "Excessive depth"
 
