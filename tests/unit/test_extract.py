@@ -334,12 +334,14 @@ def test_fallback_rejoins_lines_cut_at_inline_elements(crawl, shared_data):
 
 
 def test_tuned_trafilatura_gives_the_shipped_text(crawl):
-    """filters/trafilatura_tuning: lxml's C element-class lookup and jusText's stoplist hashed once change no text.
+    """filters/trafilatura_tuning: lxml's C element-class lookup, jusText's stoplist hashed once and the guarded
+    pruning XPaths change no text.
     Every page, in each mode of the fallback chain with trafilatura's readability/jusText comparison on (the
     calls that reach jusText), gives what trafilatura as installed gives."""
     import justext.core
     import lxml.html
     import trafilatura.external
+    import trafilatura.xpaths
 
     from filters.trafilatura_tuning import shipped, tune
 
@@ -360,10 +362,61 @@ def test_tuned_trafilatura_gives_the_shipped_text(crawl):
                 assert hash(trafilatura.external.JT_STOPLIST) == hash(tuple(trafilatura.external.JT_STOPLIST))
             # the switch is in effect: as shipped an <input> is lxml.html's InputElement, tuned a plain HtmlElement
             assert (type(load_html(form).find(".//input")) is lxml.html.HtmlElement) == (state is tune)
+            assert (" and re:test(" in trafilatura.xpaths.OVERALL_DISCARD_XPATH[0].path) == (state is tune)
     finally:
         tune()
     assert len(calls) > 400 and sum(map(bool, texts[tune])) > 300
     assert texts[tune] == texts[shipped]
+
+
+def test_guarded_trafilatura_xpaths_select_the_same_elements():
+    """Each rewritten extraction XPath selects the same elements as trafilatura's, on pages built to exercise the
+    guard: ids and classes drawn from the tokens its regexes look for (matching, near-missing, empty, absent,
+    both attributes in either order, non-ASCII), on every element kind the paths name."""
+    import random
+
+    import trafilatura.xpaths
+
+    from filters.trafilatura_tuning import XPATH_LISTS, _guard, _set, _xpaths
+
+    _set(True)
+    words = sorted({w for xps in _xpaths[False].values() for xp in xps for rx in _RE_LITERALS.findall(xp.path)
+                    for w in re.split(r"[^A-Za-z-]+", rx) if len(w) > 2})
+    assert len(words) > 50
+    tags = ["div", "section", "aside", "span", "p", "ul", "ol", "li", "article", "main", "dl", "table", "footer", "a"]
+    rnd = random.Random(7)
+
+    def value() -> str:
+        kind = rnd.randrange(6)
+        if kind == 0:
+            return ""
+        if kind == 1:
+            return "ünï " + rnd.choice(words).upper()
+        w = rnd.choice(words)
+        return " ".join(rnd.sample([w, w[1:], w[:-1], rnd.choice(words), "x-" + w + "-y"], rnd.randrange(1, 4)))
+
+    def element(depth: int) -> str:
+        tag, attrs = rnd.choice(tags), []
+        for name in rnd.sample(["id", "class", "style", "role"], rnd.randrange(0, 4)):
+            attrs.append(f'{name}="{value()}"')
+        inner = "".join(element(depth + 1) for _ in range(rnd.randrange(0, 4) if depth < 5 else 0))
+        return f"<{tag} {' '.join(attrs)}>t{inner}</{tag}>"
+
+    pages = [load_html(f"<html><body>{''.join(element(0) for _ in range(8))}</body></html>") for _ in range(150)]
+    selected = 0
+    for name in XPATH_LISTS:
+        for shipped_xp, tuned_xp in zip(_xpaths[False][name], getattr(trafilatura.xpaths, name)):
+            for tree in pages:
+                got = tuned_xp(tree)
+                assert got == shipped_xp(tree), (name, shipped_xp.path)
+                selected += len(got)
+    assert selected > 1000
+    # a regex that matches the empty string keeps its form (the guard would change it); other arguments too
+    assert _guard("re:test(@id, 'a*') or re:test(@id, 'b')") == "re:test(@id, 'a*') or ((@id) and re:test(@id, 'b'))"
+    assert _guard("re:test(string(.), 'b')") == "re:test(string(.), 'b')"
+
+
+_RE_LITERALS = re.compile(r"'([^']{3,})'")
 
 
 @pytest.mark.parametrize("tag", ["div", "font", "table"])
