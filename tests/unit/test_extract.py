@@ -344,6 +344,7 @@ def test_tuned_trafilatura_gives_the_shipped_text(crawl):
     import trafilatura.xpaths
 
     from filters.trafilatura_tuning import shipped, tune
+    from filters.trafilatura_xpaths import CompiledXPath
 
     form = "<html><body><form><input name=q></form><p>x</p></body></html>"
     pages = [(u, decode(b, None)[0]) for u, b in crawl.items()]
@@ -362,58 +363,88 @@ def test_tuned_trafilatura_gives_the_shipped_text(crawl):
                 assert hash(trafilatura.external.JT_STOPLIST) == hash(tuple(trafilatura.external.JT_STOPLIST))
             # the switch is in effect: as shipped an <input> is lxml.html's InputElement, tuned a plain HtmlElement
             assert (type(load_html(form).find(".//input")) is lxml.html.HtmlElement) == (state is tune)
-            assert (" and re:test(" in trafilatura.xpaths.OVERALL_DISCARD_XPATH[0].path) == (state is tune)
+            assert isinstance(trafilatura.xpaths.OVERALL_DISCARD_XPATH[0], CompiledXPath) == (state is tune)
+            assert (" and re:test(" in trafilatura.xpaths.BODY_XPATH[0].path) == (state is tune)
     finally:
         tune()
     assert len(calls) > 400 and sum(map(bool, texts[tune])) > 300
     assert texts[tune] == texts[shipped]
 
 
-def test_guarded_trafilatura_xpaths_select_the_same_elements():
-    """Each rewritten extraction XPath selects the same elements as trafilatura's, on pages built to exercise the
-    guard: ids and classes drawn from the tokens its regexes look for (matching, near-missing, empty, absent,
-    both attributes in either order, non-ASCII), on every element kind the paths name."""
+def test_rewritten_trafilatura_xpaths_select_the_same_elements():
+    """Each rewritten extraction XPath (a Python loop, filters/trafilatura_xpaths.py, or the guarded XPath) selects
+    the same elements in the same order as trafilatura's, on pages built to exercise them: ids and classes drawn
+    from the tokens its expressions look for (matching, near-missing, upper-cased, empty, absent, both attributes
+    in either order, non-ASCII), the other attributes they test, every element kind they name, nested."""
     import random
 
     import trafilatura.xpaths
 
     from filters.trafilatura_tuning import XPATH_LISTS, _guard, _set, _xpaths
+    from filters.trafilatura_xpaths import CompiledXPath
 
     _set(True)
     words = sorted({w for xps in _xpaths[False].values() for xp in xps for rx in _RE_LITERALS.findall(xp.path)
                     for w in re.split(r"[^A-Za-z-]+", rx) if len(w) > 2})
     assert len(words) > 50
-    tags = ["div", "section", "aside", "span", "p", "ul", "ol", "li", "article", "main", "dl", "table", "footer", "a"]
+    tags = ["div", "section", "aside", "span", "p", "ul", "ol", "li", "article", "main", "dl", "table", "footer", "a",
+            "header", "h1", "details", "cite", "quote", "item", "list"]
+    names = ["id", "class", "style", "role", "aria-hidden", "data-component", "itemprop", "data-lp-replacement-content"]
     rnd = random.Random(7)
 
     def value() -> str:
-        kind = rnd.randrange(6)
+        kind = rnd.randrange(7)
         if kind == 0:
             return ""
         if kind == 1:
             return "ünï " + rnd.choice(words).upper()
+        if kind == 2:
+            return rnd.choice(["true", "display:none", "display: none", "border:1px", "Nav", "MostPopularStories",
+                               "articleBody", "post", "entry", "comments-title"])
         w = rnd.choice(words)
         return " ".join(rnd.sample([w, w[1:], w[:-1], rnd.choice(words), "x-" + w + "-y"], rnd.randrange(1, 4)))
 
     def element(depth: int) -> str:
-        tag, attrs = rnd.choice(tags), []
-        for name in rnd.sample(["id", "class", "style", "role"], rnd.randrange(0, 4)):
-            attrs.append(f'{name}="{value()}"')
+        tag = rnd.choice(tags)
+        attrs = " ".join(f'{name}="{value()}"' for name in rnd.sample(names, rnd.randrange(0, 5)))
         inner = "".join(element(depth + 1) for _ in range(rnd.randrange(0, 4) if depth < 5 else 0))
-        return f"<{tag} {' '.join(attrs)}>t{inner}</{tag}>"
+        return f"<{tag} {attrs}>t{inner}</{tag}>"
 
-    pages = [load_html(f"<html><body>{''.join(element(0) for _ in range(8))}</body></html>") for _ in range(150)]
-    selected = 0
+    pages = [load_html(f"<html><body>{''.join(element(0) for _ in range(8))}</body></html>") for _ in range(200)]
+    selected = compiled = 0
     for name in XPATH_LISTS:
         for shipped_xp, tuned_xp in zip(_xpaths[False][name], getattr(trafilatura.xpaths, name)):
+            compiled += isinstance(tuned_xp, CompiledXPath)
             for tree in pages:
                 got = tuned_xp(tree)
                 assert got == shipped_xp(tree), (name, shipped_xp.path)
                 selected += len(got)
-    assert selected > 1000
+    assert selected > 2000 and compiled >= 15, (selected, compiled)
     # a regex that matches the empty string keeps its form (the guard would change it); other arguments too
     assert _guard("re:test(@id, 'a*') or re:test(@id, 'b')") == "re:test(@id, 'a*') or ((@id) and re:test(@id, 'b'))"
     assert _guard("re:test(string(.), 'b')") == "re:test(string(.), 'b')"
+
+
+def test_xpath_compiler_keeps_xpath_semantics_and_refuses_the_rest():
+    """filters/trafilatura_xpaths.py against lxml's XPath on the cases where XPath 1.0 and a naive Python reading
+    differ: the first attribute in source order, translate's removals and first occurrences, = on a node set,
+    descendants only; and what it does not compile it refuses."""
+    from lxml import etree
+
+    from filters.trafilatura_xpaths import Unsupported, compile_xpath
+
+    page = load_html('<html><body><div class="b x" id="a">1<p id="x"><h1>h</h1></p></div><div id="b" class="a">'
+                     '<span role="NAVBAR" class="">2</span></div><p class="A-B">3</p></body></html>')
+    ns = {"re": "http://exslt.org/regular-expressions"}
+    for path in [".//*[re:test(@id|@class, '^a')]", ".//*[re:test(@class|@id, '^b')]", ".//*[starts-with(@id|@class, 'b')]",
+                 ".//*[contains(translate(@role, 'VNA', 'xn'), 'nxBR')]", ".//*[contains(translate(@class, 'AAB', 'abc'), 'a-c')]",
+                 ".//*[@id|@class='a']", ".//*[not(.//h1)]", ".//*[self::p or self::span][@class]", ".//div[not(@role)]",
+                 ".//*[re:test(@class, 'a-b', 'i')]", ".//*[@class and not(self::div)]", ".//*[(@id or @role) and @class='']"]:
+        assert compile_xpath(path)(page) == etree.XPath(path, namespaces=ns)(page), path
+    for path in [".//*[1]", "(.//div)[1]", ".//p|.//div", ".//*[count(p) > 1]", ".//*[@id=@class]", "//div",
+                 ".//*[self::div[@id]]", ".//*[string-length(@id)]"]:
+        with pytest.raises(Unsupported):
+            compile_xpath(path)
 
 
 _RE_LITERALS = re.compile(r"'([^']{3,})'")
