@@ -14,32 +14,26 @@ shipped, pays both:
   (``functools.lru_cache``), and trafilatura passes the union of all languages' stoplists as a tuple, whose
   hash Python recomputes over every item each time: 0.8 ms per jusText call. The same words in a tuple that
   computes its hash once are the same cache key, and the cached stoplist is the same frozenset.
-- **Its pruning XPaths call back into Python for elements that have no attribute to test.** trafilatura's
-  extraction XPaths (about 45% of a call's CPU on the crawl) test ids and classes with EXSLT
-  ``re:test(@class, '...')``, which lxml runs as a Python callback for every candidate element, two thirds
-  of that XPath time. An absent attribute reaches the callback as the empty string, so where the regex cannot
-  match the empty string, ``re:test(A, R)`` is false exactly when ``A`` is absent, and ``(A) and re:test(A,
-  R)`` is the same predicate without the callback (libxml2 stops at the first false operand of ``and``). The
-  expressions are also compiled without smart strings (their results are elements, so only the strings handed
-  to the callback change, from string subclasses that build their parent element to plain strings: same
-  values) and without the EXSLT functions where they call none. ``_rewrite`` changes nothing it cannot show
-  to be the same: a regex that matches the empty string, or a path that may return strings, keeps its form.
-  Most of them go further: filters/trafilatura_xpaths.py compiles each pruning expression to a Python loop
-  that calls the compiled regexes itself (half the CPU of the guarded XPath); the guard serves the rest
-  (the positional BODY_XPATH expressions).
+- **Its XPaths call back into Python for every candidate element.** trafilatura's extraction XPaths (about 45%
+  of a call's CPU on the crawl) test ids and classes with EXSLT ``re:test(@class, '...')``, which lxml runs
+  through its generic extension-function machinery once per candidate element: two thirds of that XPath time.
+  filters/trafilatura_xpaths.py compiles each of them into a Python loop over the tree that calls the compiled
+  regexes itself: the same elements in the same order, a fifth of the stage's CPU less. An expression outside
+  what it compiles exactly stays as trafilatura compiled it.
 
-``tune()`` (the extract stage calls it) puts both in place for the whole worker process (only extraction
+``tune()`` (the extract stage calls it) puts all three in place for the whole worker process (only extraction
 uses lxml.html there); ``shipped()`` restores trafilatura as installed, so tests and benchmarks can compare. Extracted text is
 identical on every crawl and annotated page (tests/unit/test_extract.py); speed is in the README (issue 20).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Callable
 
 import lxml.html
 from lxml import etree
+
+from filters.trafilatura_xpaths import Unsupported, compile_xpath
 
 # per state (False: as shipped, True: tuned) the element-class lookup and the jusText stoplist, made once
 _LOOKUP = {False: lxml.html.HtmlElementClassLookup(),
@@ -61,50 +55,15 @@ class _HashedTuple(tuple):
 XPATH_LISTS = ("BODY_XPATH", "COMMENTS_XPATH", "REMOVE_COMMENTS_XPATH", "REMOVE_COMMENTS_AND_LISTS_XPATH",
                "RAW_TREE_PRUNE_XPATH", "OVERALL_DISCARD_XPATH", "TEASER_DISCARD_XPATH", "PRECISION_DISCARD_XPATH",
                "DISCARD_IMAGE_ELEMENTS", "COMMENTS_DISCARD_XPATH")
-# re:test(ARG, 'REGEX'[, 'FLAGS']) with a plain attribute argument (@id, @class, @id|@class)
-_RE_TEST = re.compile(r"re:test\(([@\w|-]+), '([^']*)'(?:, '([^']*)')?\)")
 _xpaths: dict[bool, dict[str, list]] = {}
 
 
-def _guard(path: str) -> str:
-    """``path`` with each ``re:test(A, R)`` whose R cannot match the empty string written ``((A) and re:test(A, R))``.
-    lxml hands re:test the first node of A as a string, '' for an empty node set, and compiles R with
-    re.UNICODE (and IGNORECASE for an 'i' flag): so re:test is false where A is empty, as the guard is."""
-    def guarded(m: re.Match) -> str:
-        flags = re.IGNORECASE if "i" in (m.group(3) or "") else 0
-        if re.compile(m.group(2), flags).search("") is not None:
-            return m.group(0)
-        return f"(({m.group(1)}) and {m.group(0)})"
-
-    return _RE_TEST.sub(guarded, path)
-
-
-def _elements_only(path: str) -> bool:
-    """Whether every step of ``path`` outside its predicates selects elements (no attribute, text or function
-    step), so that its results are elements and smart strings cannot matter to them."""
-    depth, outside = 0, []
-    for ch in path:
-        depth += ch == "["
-        if depth == 0:
-            outside.append(ch)
-        depth -= ch == "]"
-    rest = "".join(outside)
-    return "@" not in rest and "(" not in rest.replace("(.//", "").replace("(//", "")
-
-
 def _rewrite(xp: etree.XPath) -> Callable[[etree._Element], list]:
-    """The same selection, cheaper (see the module's docstring): as a Python loop where
-    filters/trafilatura_xpaths.py compiles the expression, else guarded; else as it was."""
-    from filters.trafilatura_xpaths import Unsupported, compile_xpath
-
-    path, ns = xp.path, {"re": "http://exslt.org/regular-expressions"}
+    """The expression as a Python loop (filters/trafilatura_xpaths.py), or as it was where that does not apply."""
     try:
-        return compile_xpath(path)
+        return compile_xpath(xp.path)
     except Unsupported:
-        pass
-    if not _elements_only(path):
         return xp
-    return etree.XPath(_guard(path), namespaces=ns, regexp="re:" in path, smart_strings=False)
 
 
 def _set(tuned: bool) -> None:
