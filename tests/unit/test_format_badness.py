@@ -1,12 +1,13 @@
 """format's mojibake check skips ftfy's full badness regex when a text cannot match it: same answers."""
 
 import gzip
+import random
 from pathlib import Path
 
 import ftfy.badness
 import pytest
 
-from filters.format import _BADNESS_TRIGGER, looks_bad, normalize
+from filters.format import _BADNESS_TRIGGER, _BADNESS_WIDTH, looks_bad, normalize
 
 CRAWL = Path("/work/shared/data/crawl")
 
@@ -21,7 +22,7 @@ def _page_texts(limit: int = 60) -> list[str]:
 
 @pytest.mark.skipif(not CRAWL.is_dir(), reason="needs the shared crawl")
 def test_shortcut_agrees_with_ftfy_on_real_text_and_its_mojibake():
-    assert _BADNESS_TRIGGER is not None  # the shortcut was derived from ftfy's regex (else every text pays)
+    assert _BADNESS_TRIGGER is not None and _BADNESS_WIDTH  # derived from ftfy's regex (else every text pays)
     texts = _page_texts()
     # the same real bytes read in the wrong code page: what the check exists to catch
     garbled = [t.encode("utf-8").decode(cp, "replace") for t in texts for cp in ("cp1252", "cp1251", "latin-1")]
@@ -33,3 +34,54 @@ def test_shortcut_agrees_with_ftfy_on_real_text_and_its_mojibake():
 
 def test_mojibake_is_still_repaired():
     assert normalize("cafÃ© au lait") == "café au lait"
+
+
+def test_windowed_check_agrees_with_ftfy_on_random_text():
+    """The regex run only around trigger characters gives ftfy's answer: random texts made of trigger
+    characters, the characters ftfy's alternatives pair them with, ASCII and newlines, at every length up to
+    well past the window; a trigger at the very start and after a newline (ftfy's one ``^`` alternative)."""
+    rnd = random.Random(11)
+    alphabet = ("ÃÂâ€œ\x9d\xa0¡©•“”Œœ°ÉéСв™×" + "aZ \n.,;'" + "中文")
+    cases = ["Ã a", "x Ã a", "x\nÃ a", "Ã", "œ", "œa", "œ1"]
+    # one match of each of ftfy's alternatives, alone and padded: the longest ones end as far from their trigger
+    # character as a match can
+    for example in _alternative_examples():
+        cases += [example, "..." + example, example + "...", "中" + example + " a"]
+    for _ in range(20000):
+        n = rnd.choice([1, 2, 3, 5, 8, 13, 40, 200])
+        cases.append("".join(rnd.choice(alphabet) for _ in range(n)))
+    bad = 0
+    for t in cases:
+        expected = ftfy.badness.is_bad(t)
+        assert looks_bad(t) == expected, repr(t)
+        bad += expected
+    assert 1000 < bad < len(cases) - 1000  # both answers are well represented
+
+
+def _alternative_examples() -> list[str]:
+    """A text matching each top-level alternative of ftfy's badness regex (the first member of each class, a
+    repeat at its most), where that gives a match."""
+    import re._constants as C
+    import re._parser as P
+
+    def text(seq) -> str:
+        out = ""
+        for op, av in seq:
+            if op == C.LITERAL:
+                out += chr(av)
+            elif op == C.IN:
+                o, a = av[0]
+                out += chr(a) if o == C.LITERAL else chr(a[0]) if o == C.RANGE else "!" if o == C.NEGATE else "a"
+            elif op == C.ANY:
+                out += "x"
+            elif op == C.SUBPATTERN:
+                out += text(av[3])
+            elif op in (C.MAX_REPEAT, C.MIN_REPEAT):
+                out += text(av[2]) * min(av[1], 3)
+        return out
+
+    pattern = ftfy.badness.BADNESS_RE
+    branches = P.parse(pattern.pattern, pattern.flags)[0][1][1]
+    found = [t for t in map(text, branches) if pattern.search(t)]
+    assert len(found) > len(branches) // 2
+    return found
