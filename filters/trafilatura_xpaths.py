@@ -119,7 +119,7 @@ class _Parser:
             return "str", repr(tok[1:-1])
         if tok.startswith("self::"):
             return "bool", f"(el.tag == {tok[6:]!r})"
-        if tok.startswith(".//"):
+        if tok.startswith(".//") and tok != ".//*":  # .//* would need lxml's element-only filter here too
             return "desc", tok[3:]
         if tok.startswith("@"):
             names = [tok[1:]]

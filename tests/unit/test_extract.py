@@ -438,7 +438,7 @@ def test_xpath_compiler_keeps_xpath_semantics_and_refuses_the_rest():
                  ".//*[@id or @class][1]", "(.//*[@id or @class])[1]", ".//*[self::p or self::div][@class][1]", "(.//h2)[1]"]:
         assert compile_xpath(path)(page) == etree.XPath(path, namespaces=ns)(page), path
     for path in [".//*[2]", "(.//div)[2]", ".//p|.//div", "(.//p)[1]|(.//div)[1]", ".//*[count(p) > 1]", ".//*[@id=@class]", "//div",
-                 ".//*[self::div[@id]]", ".//*[string-length(@id)]"]:
+                 ".//*[self::div[@id]]", ".//*[string-length(@id)]", ".//*[not(.//*)]"]:
         with pytest.raises(Unsupported):
             compile_xpath(path)
 
