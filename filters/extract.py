@@ -615,7 +615,7 @@ class Extract(Step):
         if p.engine == "trafilatura":
             from filters.trafilatura_tuning import tune  # here, as trafilatura: not in the driver
 
-            tune()  # trafilatura without two fixed costs, same output (filters/trafilatura_tuning.py)
+            tune()  # trafilatura without three fixed costs, same output (filters/trafilatura_tuning.py)
         for i, data in enumerate(html):
             if data is None:
                 if not texts[i]:
