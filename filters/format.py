@@ -32,9 +32,9 @@ _FULLWIDTH_ALNUM = {c: c - 0xFEE0 for c in list(range(0xFF10, 0xFF1A)) + list(ra
 _NEWLINES = re.compile(r"\r\n?|[\u2028\u2029\x85]")
 
 
-def _badness_shortcut() -> tuple[re.Pattern[str] | None, int | None]:
-    """A one-character class that every match of ftfy's badness regex must contain, and the longest match the
-    regex can make; None for either when unsure.
+def _badness_shortcut(pattern: re.Pattern[str] | None = None) -> tuple[re.Pattern[str] | None, int | None]:
+    """A one-character class that every match of ftfy's badness regex (or ``pattern``) must contain, and the
+    longest match the regex can make; None for either when unsure.
 
     Why: ``ftfy.badness.is_bad`` tries its ~40 alternatives at every position of the text and was 70% of this
     stage's time (0.24 ms of 0.33 ms per crawl document); a single character class is ~100x cheaper. Each
@@ -56,7 +56,7 @@ def _badness_shortcut() -> tuple[re.Pattern[str] | None, int | None]:
         else:  # pragma: no cover - older Pythons
             import sre_constants as C
             import sre_parse as P
-        pattern = ftfy.badness.BADNESS_RE
+        pattern = pattern or ftfy.badness.BADNESS_RE
         if pattern.flags & re.IGNORECASE:
             return None, None
         items = P.parse(pattern.pattern, pattern.flags)
@@ -80,15 +80,17 @@ def _badness_shortcut() -> tuple[re.Pattern[str] | None, int | None]:
             return out
 
         def context_free(seq) -> bool:
-            """No item of ``seq`` looks outside the match, except ``^`` outside MULTILINE (see above)."""
+            """Every item of ``seq`` only consumes characters of the match (an allowlist: anything else, such as
+            a lookaround inside an atomic group, refuses), except ``^`` outside MULTILINE (see above)."""
             for op, av in seq:
-                if op == C.AT and not (av == C.AT_BEGINNING and not pattern.flags & re.MULTILINE):
-                    return False
-                if op in (C.ASSERT, C.ASSERT_NOT, C.GROUPREF, C.GROUPREF_EXISTS):
-                    return False
-                subs = (av[1] if op == C.BRANCH else [av[3]] if op == C.SUBPATTERN
-                        else [av[2]] if op in (C.MAX_REPEAT, C.MIN_REPEAT) else [])
-                if not all(context_free(sub) for sub in subs):
+                if op == C.AT:
+                    if av != C.AT_BEGINNING or pattern.flags & re.MULTILINE:
+                        return False
+                elif op in (C.BRANCH, C.SUBPATTERN, C.MAX_REPEAT, C.MIN_REPEAT):
+                    subs = av[1] if op == C.BRANCH else [av[3]] if op == C.SUBPATTERN else [av[2]]
+                    if not all(context_free(sub) for sub in subs):
+                        return False
+                elif op not in (C.LITERAL, C.NOT_LITERAL, C.IN, C.ANY):
                     return False
             return True
 
@@ -120,7 +122,7 @@ def looks_bad(text: str) -> bool:
     if _BADNESS_WIDTH is None:
         return _BADNESS_TRIGGER.search(text) is not None and ftfy.badness.is_bad(text)
     reach, search = _BADNESS_WIDTH - 1, ftfy.badness.BADNESS_RE.search
-    lo = hi = -1  # the window being grown: overlapping windows are searched as one
+    lo, hi = 0, -1  # the window being grown (none yet): overlapping windows are searched as one
     for m in _BADNESS_TRIGGER.finditer(text):
         p = m.start()
         if p - reach > hi:

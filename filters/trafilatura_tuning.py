@@ -61,7 +61,7 @@ _xpaths: dict[bool, dict[str, list]] = {}
 def _rewrite(xp: etree.XPath) -> Callable[[etree._Element], list]:
     """The expression as a Python loop (filters/trafilatura_xpaths.py), or as it was where that does not apply."""
     try:
-        return compile_xpath(xp.path)
+        return compile_xpath(xp)
     except Unsupported:
         return xp
 
@@ -76,7 +76,8 @@ def _set(tuned: bool) -> None:
         _words[True] = _HashedTuple(_words[False])
         _words[True]._hash = hash(_words[False])
         _xpaths[False] = {name: list(getattr(xpaths, name)) for name in XPATH_LISTS}
-        _xpaths[True] = {name: [_rewrite(xp) for xp in xps] for name, xps in _xpaths[False].items()}
+        exslt = xpaths.REGEXP_NS == "http://exslt.org/regular-expressions"  # what compile_xpath takes re: for
+        _xpaths[True] = {name: [_rewrite(xp) if exslt else xp for xp in xps] for name, xps in _xpaths[False].items()}
     # trafilatura's modules import these lists by name: they are changed in place
     for name, xps in _xpaths[tuned].items():
         getattr(xpaths, name)[:] = xps

@@ -62,7 +62,8 @@ def _has(el: Any, tag: str) -> bool:
 
 
 class _Parser:
-    """Recursive descent over one predicate; each node is (kind, Python source), kind in bool, str, attrs, desc."""
+    """Recursive descent over one predicate; each node is (kind, Python source), kind in bool, str (computed), lit
+    (a string literal, as its repr), attrs (names joined by |), desc (a tag)."""
 
     def __init__(self, tokens: list[str], env: dict[str, Any]) -> None:
         self.t, self.i, self.env = tokens, 0, env
@@ -103,9 +104,9 @@ class _Parser:
             return left
         self.take()
         right = self.primary()
-        if left[0] == "str" and right[0] == "attrs":
+        if left[0] == "lit" and right[0] == "attrs":
             left, right = right, left
-        if left[0] != "attrs" or right[0] != "str" or not right[1].startswith("'"):
+        if left[0] != "attrs" or right[0] != "lit":
             raise Unsupported("= other than attribute = literal")
         return "bool", "(" + " or ".join(f"el.get({n!r}) == {right[1]}" for n in left[1].split("|")) + ")"
 
@@ -116,7 +117,7 @@ class _Parser:
             self.take(")")
             return inner
         if tok.startswith("'"):
-            return "str", repr(tok[1:-1])
+            return "lit", repr(tok[1:-1])
         if tok.startswith("self::"):
             return "bool", f"(el.tag == {tok[6:]!r})"
         if tok.startswith(".//") and tok != ".//*":  # .//* would need lxml's element-only filter here too
@@ -147,15 +148,18 @@ class _Parser:
             return "bool", f"({self.string(args[1])} in {self.string(args[0])})"
         if fn == "starts-with" and len(args) == 2:
             return "bool", f"{self.string(args[0])}.startswith({self.string(args[1])})"
-        if fn == "translate" and len(args) == 3 and args[1][0] == args[2][0] == "str":
+        if fn == "translate" and len(args) == 3 and args[1][0] == args[2][0] == "lit":
             src, dst = ast.literal_eval(args[1][1]), ast.literal_eval(args[2][1])
             table: dict[int, int | None] = {}
             for k, ch in enumerate(src):
                 table.setdefault(ord(ch), ord(dst[k]) if k < len(dst) else None)
             return "str", f"{self.string(args[0])}.translate({self.name(table)})"
-        if fn == "re:test" and len(args) in (2, 3) and all(a[0] == "str" for a in args[1:]):
+        if fn == "re:test" and len(args) in (2, 3) and all(a[0] == "lit" for a in args[1:]):
             flags = ast.literal_eval(args[2][1]) if len(args) == 3 else ""
-            rx = re.compile(ast.literal_eval(args[1][1]), re.UNICODE | (re.IGNORECASE if "i" in flags else 0))
+            try:
+                rx = re.compile(ast.literal_eval(args[1][1]), re.UNICODE | (re.IGNORECASE if "i" in flags else 0))
+            except re.error as exc:  # lxml raises at evaluation: keep its behaviour
+                raise Unsupported(f"regex: {exc}") from None
             return "bool", f"({self.name(rx)}.search({self.string(args[0])}) is not None)"
         raise Unsupported(f"{fn}/{len(args)}")
 
@@ -163,7 +167,7 @@ class _Parser:
         kind, src = node
         if kind == "bool":
             return src
-        if kind == "str":
+        if kind in ("str", "lit"):
             return f"bool({src})"
         if kind == "attrs":
             return "(" + " or ".join(f"el.get({n!r}) is not None" for n in src.split("|")) + ")"
@@ -171,7 +175,7 @@ class _Parser:
 
     def string(self, node: tuple[str, str]) -> str:
         kind, src = node
-        if kind == "str":
+        if kind in ("str", "lit"):
             return src
         if kind == "attrs":
             names = src.split("|")
@@ -180,17 +184,20 @@ class _Parser:
 
 
 class CompiledXPath:
-    """A callable with the XPath's call signature for an element context; ``path`` is the original expression."""
+    """A callable with the XPath's call signature; ``path`` is the original expression. The loop runs from an
+    element; anything else (a document) goes to ``xpath``, the expression as lxml compiled it."""
 
-    def __init__(self, path: str, select: Callable[[Any], list]) -> None:
-        self.path, self._select = path, select
+    def __init__(self, xpath: etree.XPath, select: Callable[[Any], list]) -> None:
+        self.path, self._xpath, self._select = xpath.path, xpath, select
 
     def __call__(self, tree: Any) -> list:
-        return self._select(tree)
+        return self._select(tree) if isinstance(tree, etree._Element) else self._xpath(tree)
 
 
-def compile_xpath(path: str) -> CompiledXPath:
-    """``path`` as a Python loop; ``Unsupported`` when it is not of the shape described in the module's docstring."""
+def compile_xpath(xpath: etree.XPath) -> CompiledXPath:
+    """``xpath`` as a Python loop; ``Unsupported`` when it is not of the shape described in the module's docstring.
+    A ``re:`` prefix is taken to be EXSLT's regular expressions, as in trafilatura's expressions."""
+    path = xpath.path
     tokens = _tokens(path)
     # (PATH)[1]: the first match in document order; PATH[1]: each parent's first matching child (what the
     # abbreviation .//X[P][1], descendant-or-self::node()/child::X[P][1], means)
@@ -240,4 +247,4 @@ def compile_xpath(path: str) -> CompiledXPath:
         body = f"    return [el for el in tree.iterdescendants(*_tags) if {test}]\n"
     src = "def _select(tree):\n" + body
     exec(compile(src, f"<xpath {path.strip()[:60]}>", "exec"), env)  # noqa: S102 - source built above
-    return CompiledXPath(path, env["_select"])
+    return CompiledXPath(xpath, env["_select"])

@@ -7,7 +7,9 @@ from pathlib import Path
 import ftfy.badness
 import pytest
 
-from filters.format import _BADNESS_TRIGGER, _BADNESS_WIDTH, looks_bad, normalize
+import re
+
+from filters.format import _BADNESS_TRIGGER, _BADNESS_WIDTH, _badness_shortcut, looks_bad, normalize
 
 CRAWL = Path("/work/shared/data/crawl")
 
@@ -85,3 +87,13 @@ def _alternative_examples() -> list[str]:
     found = [t for t in map(text, branches) if pattern.search(t)]
     assert len(found) > len(branches) // 2
     return found
+
+
+def test_windows_only_for_a_regex_that_looks_at_nothing_outside_its_match():
+    """The width is given only where every item consumes characters of the match: lookarounds, boundaries and
+    anchors other than a non-MULTILINE ^ refuse it, also inside groups, atomic groups and possessive repeats."""
+    assert _badness_shortcut(re.compile("é.|^ü[a-z]{2}"))[1] == 3
+    for refused in ["é(?!x)|ü", "é(?>(?!x))|ü", "é(?!x)++|ü", r"é\b|ü", "é$|ü", "(?:é(?<=a))|ü"]:
+        trigger, width = _badness_shortcut(re.compile(refused))
+        assert trigger is not None and width is None, refused
+    assert _badness_shortcut(re.compile("^ü", re.MULTILINE))[1] is None
