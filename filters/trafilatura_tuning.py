@@ -1,8 +1,8 @@
 """trafilatura with three of its fixed per-call costs taken out, its output unchanged.
 
-Why. Profiling the extract stage on the shared crawl (bench/extract_cost.py, cProfile) found two costs that
-are not extraction at all, about a fifth of the stage's CPU between them; datatrove, calling trafilatura as
-shipped, pays both:
+Why. Profiling the extract stage on the shared crawl (bench/extract_cost.py, cProfile, and each XPath timed)
+found three costs that are not extraction at all, about 40% of the stage's CPU together; datatrove, calling
+trafilatura as shipped, pays them all:
 
 - **lxml.html's element class lookup is a Python method** (``HtmlElementClassLookup.lookup``), called each
   time lxml makes a Python object for an element: every XPath result, every ancestor walk. trafilatura's
