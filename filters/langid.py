@@ -107,8 +107,10 @@ def prose_weight(line: str, han_weight: float) -> tuple[float, float]:
 
 
 def pick_lines(text: str, p: LangIdParams) -> list[tuple[str, float, float]]:
-    """Up to max_lines prose lines spread evenly over the whole text: (line, Chinese weight, other weight)."""
-    lines = [(l, *w) for l in text.split("\n") if sum(w := prose_weight(l, p.han_weight)) > 0]
+    """Up to max_lines prose lines spread evenly over the whole text: (line, Chinese weight, other weight).
+    A line under 4 characters is never prose (under 4 Han characters and under 4 words, see ``prose_weight``)
+    and is not weighed: half the lines of the resiliparse engine's text are blank."""
+    lines = [(l, *w) for l in text.split("\n") if len(l) > 3 and sum(w := prose_weight(l, p.han_weight)) > 0]
     if len(lines) > p.max_lines:
         step = len(lines) / p.max_lines
         lines = [lines[int(k * step)] for k in range(p.max_lines)]

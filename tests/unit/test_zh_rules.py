@@ -187,6 +187,21 @@ def test_code_marks_counts_what_the_code_regex_finds():
     assert [code_marks(line) for line in lines] == [len(_CODE.findall(line)) for line in lines]
 
 
+def test_a_line_under_four_characters_is_never_prose():
+    """pick_lines skips lines under 4 characters without weighing them: prose_weight gives every such line
+    (0, 0), on all lines of that length from an alphabet of Han, kana, hangul, Latin, digits and spaces, and
+    the first line of 4 Han characters is prose (the bound is tight)."""
+    import itertools
+
+    from filters.langid import prose_weight
+
+    alphabet = "中文字あア한aZé1 .\u3000"
+    for n in range(4):
+        for chars in itertools.product(alphabet, repeat=n):
+            assert prose_weight("".join(chars), 3.0) == (0.0, 0.0), chars
+    assert prose_weight("中文字文", 3.0) != (0.0, 0.0)
+
+
 def test_langid_marks_traditional_chinese(langid):
     trad = next(d["text"] for d in CHECKSET.values() if d["source"] == "peoples-daily-traditional")
     simp = "\n".join(chinese_sentences(100)[:10])
