@@ -334,7 +334,7 @@ def test_fallback_rejoins_lines_cut_at_inline_elements(crawl, shared_data):
 
 
 def test_tuned_trafilatura_gives_the_shipped_text(crawl):
-    """filters/trafilatura_tuning: lxml's C element-class lookup, jusText's stoplist hashed once and the guarded
+    """filters/trafilatura_tuning: lxml's C element-class lookup, jusText's stoplist hashed once and trafilatura's
     XPaths as Python loops change no text.
     Every page, in each mode of the fallback chain with trafilatura's readability/jusText comparison on (the
     calls that reach jusText), gives what trafilatura as installed gives."""
@@ -371,8 +371,9 @@ def test_tuned_trafilatura_gives_the_shipped_text(crawl):
 
 
 def test_rewritten_trafilatura_xpaths_select_the_same_elements():
-    """Each extraction XPath compiled to a Python loop (filters/trafilatura_xpaths.py) selects the same elements in the same order as trafilatura's, on pages built to exercise them: ids and classes drawn
-    from the tokens its expressions look for (matching, near-missing, upper-cased, empty, absent, both attributes
+    """Each extraction XPath compiled to a Python loop (filters/trafilatura_xpaths.py) selects the same elements in
+    the same order as trafilatura's, on pages built to exercise them: ids and classes drawn from the tokens its
+    expressions look for (matching, near-missing, upper-cased, empty, absent, both attributes
     in either order, non-ASCII), the other attributes they test, every element kind they name, nested."""
     import random
 
