@@ -207,31 +207,24 @@ def compile_xpath(xpath: etree.XPath) -> CompiledXPath:
     tokens = tokens[:-3] if per_parent else tokens
     if len(tokens) < 1 or not tokens[0].startswith(".//"):
         raise Unsupported("not a descendant path")
-    tag, i, preds = tokens[0][3:], 1, []
+    tag, i, spans, preds = tokens[0][3:], 1, [], []
     env: dict[str, Any] = {"_first": _first, "_has": _has}
-    while i < len(tokens):
-        if tokens[i] != "[":
+    while i < len(tokens):  # predicates: a nested [ ends up inside one and the parser refuses it
+        if tokens[i] != "[" or "]" not in tokens[i:]:
             raise Unsupported(tokens[i])
-        depth, j = 0, i
-        while True:  # the matching ]
-            depth += tokens[j] == "["
-            depth -= tokens[j] == "]"
-            if depth == 0:
-                break
-            j += 1
-            if j == len(tokens):
-                raise Unsupported("unbalanced [")
+        j = tokens.index("]", i)
         parser = _Parser(tokens[i + 1:j], env)
         node = parser.expr()
         if parser.peek() is not None:
             raise Unsupported(f"trailing {parser.peek()!r}")
+        spans.append(tokens[i + 1:j])
         preds.append(parser.boolean(node))
         i = j + 1
     tags: tuple = (tag,)
     if tag == "*":
         tags = (etree.Element,)
         # a first predicate that only names tags becomes the iteration's own tag filter
-        first = tokens[2:tokens.index("]")] if preds else []
+        first = spans[0] if spans else []
         names = first[::2]
         if first and all(n.startswith("self::") for n in names) and all(o == "or" for o in first[1::2]):
             tags, preds = tuple(n[6:] for n in names), preds[1:]
